@@ -1,0 +1,235 @@
+//! CSV reading: one pass over the file into f32 columns, every parse error naming the file,
+//! column and 1-based data row; then sorting by (timestamp, entity) and duplicate detection.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::{Column, Panel, TargetColumn, TargetKind, roles};
+use crate::config::{ExperimentConfig, InfPolicy, TimestampUnit};
+use crate::error::{EngineError, Result};
+
+/// Columns as read, in file order.
+pub(super) struct RawTable {
+    pub ts: Vec<i64>,
+    pub entity: Vec<String>,
+    pub features: Vec<Column>,
+    pub targets: Vec<Column>,
+}
+
+fn parse_value(field: &[u8]) -> Option<f32> {
+    let s = std::str::from_utf8(field).ok()?.trim();
+    match s {
+        "" | "NA" | "NaN" | "nan" | "NAN" | "null" | "None" | "N/A" => Some(f32::NAN),
+        _ => s.parse::<f32>().ok(),
+    }
+}
+
+fn parse_ts(field: &[u8], unit: TimestampUnit) -> Option<i64> {
+    let s = std::str::from_utf8(field).ok()?.trim();
+    if let Ok(n) = s.parse::<i64>() {
+        let div = match unit {
+            TimestampUnit::S => 1,
+            TimestampUnit::Ms => 1_000,
+            TimestampUnit::Us => 1_000_000,
+            TimestampUnit::Ns => 1_000_000_000,
+        };
+        return Some(n.div_euclid(div));
+    }
+    crate::timefmt::parse_rfc3339(s)
+}
+
+/// Reads the CSV file at `path` with the roles from `cfg`.
+pub(super) fn read_csv(path: &Path, cfg: &ExperimentConfig) -> Result<RawTable> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_path(path)
+        .map_err(|e| EngineError::data(path, None, None, format!("cannot open: {e}")))?;
+    let header: Vec<String> = rdr
+        .headers()
+        .map_err(|e| EngineError::data(path, None, None, format!("cannot read header: {e}")))?
+        .iter()
+        .map(|h| h.trim().to_owned())
+        .collect();
+    let r = roles::assign(&header, path, &cfg.data, &cfg.targets, &cfg.features)?;
+    let new_cols = |idx: &[usize]| -> Vec<Column> {
+        idx.iter().map(|&i| Column { name: header[i].clone(), values: Vec::new() }).collect()
+    };
+    let mut t = RawTable { ts: Vec::new(), entity: Vec::new(), features: new_cols(&r.features), targets: new_cols(&r.targets) };
+    let mut rec = csv::ByteRecord::new();
+    let mut row = 0usize;
+    loop {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(EngineError::data(path, None, Some(row + 1), format!("malformed CSV: {e}"))),
+        }
+        row += 1;
+        if rec.len() != header.len() {
+            return Err(EngineError::data(path, None, Some(row), format!("expected {} fields, found {}", header.len(), rec.len())));
+        }
+        let bad = |col: usize, what: &str| {
+            let raw = String::from_utf8_lossy(&rec[col]).into_owned();
+            EngineError::data(path, Some(&header[col]), Some(row), format!("cannot parse `{raw}` as {what}"))
+        };
+        t.ts.push(parse_ts(&rec[r.ts], cfg.data.timestamp_unit).ok_or_else(|| bad(r.ts, "a timestamp (RFC 3339 or integer epoch)"))?);
+        let ent = std::str::from_utf8(&rec[r.entity]).map_err(|_| bad(r.entity, "UTF-8 text"))?.trim();
+        if ent.is_empty() {
+            return Err(EngineError::data(path, Some(&header[r.entity]), Some(row), "empty entity"));
+        }
+        t.entity.push(ent.to_owned());
+        for (cols, idx) in [(&mut t.features, &r.features), (&mut t.targets, &r.targets)] {
+            for (col, &i) in cols.iter_mut().zip(idx.iter()) {
+                let mut v = parse_value(&rec[i]).ok_or_else(|| bad(i, "a number"))?;
+                if v.is_infinite() {
+                    match cfg.data.on_inf {
+                        InfPolicy::Error => {
+                            return Err(EngineError::data(path, Some(&header[i]), Some(row), "infinite value (set data.on_inf: missing to treat it as missing)"));
+                        }
+                        InfPolicy::Missing => v = f32::NAN,
+                    }
+                }
+                col.values.push(v);
+            }
+        }
+    }
+    if row == 0 {
+        return Err(EngineError::data(path, None, None, "no data rows"));
+    }
+    Ok(t)
+}
+
+impl RawTable {
+    /// Sorts rows by (timestamp, entity) and rejects duplicate pairs, naming both rows.
+    pub(super) fn into_sorted_panel(self, path: &Path) -> Result<Panel> {
+        let mut ids: BTreeMap<&str, u32> = self.entity.iter().map(|e| (e.as_str(), 0)).collect();
+        for (i, v) in ids.values_mut().enumerate() {
+            *v = i as u32;
+        }
+        let ent: Vec<u32> = self.entity.iter().map(|e| ids[e.as_str()]).collect();
+        let mut order: Vec<usize> = (0..self.ts.len()).collect();
+        order.sort_by_key(|&i| (self.ts[i], ent[i], i));
+        for w in order.windows(2) {
+            if self.ts[w[0]] == self.ts[w[1]] && ent[w[0]] == ent[w[1]] {
+                let (a, b) = (w[0].min(w[1]) + 1, w[0].max(w[1]) + 1);
+                return Err(EngineError::data(
+                    path,
+                    None,
+                    Some(b),
+                    format!("duplicate (timestamp, entity) = ({}, {}) also at row {a}", crate::timefmt::format_rfc3339(self.ts[w[0]]), self.entity[w[0]]),
+                ));
+            }
+        }
+        let names: Vec<String> = ids.keys().map(|s| (*s).to_owned()).collect();
+        let perm = |v: &[f32]| order.iter().map(|&i| v[i]).collect::<Vec<f32>>();
+        Ok(Panel {
+            source: PathBuf::from(path),
+            ts: order.iter().map(|&i| self.ts[i]).collect(),
+            entity: order.iter().map(|&i| ent[i]).collect(),
+            entity_names: names,
+            features: self.features.iter().map(|c| Column { name: c.name.clone(), values: perm(&c.values) }).collect(),
+            targets: self
+                .targets
+                .iter()
+                .map(|c| TargetColumn { name: c.name.clone(), values: perm(&c.values), kind: TargetKind::Regression, horizon_secs: 1 })
+                .collect(),
+            bar_secs: 1,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::ExperimentConfig;
+    use crate::data::{TargetKind, load_panel};
+    use std::io::Write;
+
+    fn write(text: &str) -> (tempdir::Dir, ExperimentConfig) {
+        let dir = tempdir::Dir::new();
+        let path = dir.0.join("p.csv");
+        std::fs::File::create(&path).unwrap().write_all(text.as_bytes()).unwrap();
+        let mut cfg = ExperimentConfig::from_yaml_str("data:\n  path: x\n  min_cs: 2\n").unwrap();
+        cfg.data.path = path;
+        (dir, cfg)
+    }
+
+    /// Minimal self-cleaning temporary directory (no extra dependency).
+    mod tempdir {
+        pub struct Dir(pub std::path::PathBuf);
+        impl Dir {
+            pub fn new() -> Self {
+                use std::sync::atomic::{AtomicUsize, Ordering};
+                static N: AtomicUsize = AtomicUsize::new(0);
+                let p = std::env::temp_dir().join(format!("fox-engine-test-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+                std::fs::create_dir_all(&p).unwrap();
+                Dir(p)
+            }
+        }
+        impl Drop for Dir {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+
+    const GOOD: &str = "ts,symbol,f1,f2,konst,fwd_ret_15m,y_up\n\
+        2024-01-02T00:05:00Z,B,1,NaN,3,0.5,1\n\
+        2024-01-02T00:00:00Z,A,2,1,3,0.1,0\n\
+        2024-01-02T00:00:00Z,B,3,,3,-0.2,1\n\
+        2024-01-02T00:05:00Z,A,4,2,3,0.3,0\n";
+
+    #[test]
+    fn loads_sorts_and_types_columns() {
+        let (_d, cfg) = write(GOOD);
+        let (p, rep) = load_panel(&cfg).unwrap();
+        assert_eq!(p.ts, vec![1_704_153_600, 1_704_153_600, 1_704_153_900, 1_704_153_900]);
+        assert_eq!(p.entity, vec![0, 1, 0, 1]);
+        assert_eq!(p.features.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), vec!["f1", "f2"]);
+        assert_eq!(rep.constant_features_dropped, vec!["konst".to_string()]);
+        assert_eq!(p.features[0].values, vec![2.0, 3.0, 4.0, 1.0]);
+        assert!(p.features[1].values[1].is_nan());
+        assert_eq!(p.targets[0].kind, TargetKind::Regression);
+        assert_eq!(p.targets[0].horizon_secs, 900);
+        assert_eq!(p.targets[1].kind, TargetKind::Binary);
+        assert_eq!(p.bar_secs, 300);
+    }
+
+    #[test]
+    fn unparsable_value_names_column_and_row() {
+        let (_d, cfg) = write(&GOOD.replace("4,2,3", "4,abc,3"));
+        let e = load_panel(&cfg).unwrap_err().to_string();
+        assert!(e.contains("column `f2`, row 4: cannot parse `abc`"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_rows_are_rejected() {
+        let (_d, cfg) = write(&GOOD.replace("00:05:00Z,A", "00:00:00Z,A"));
+        let e = load_panel(&cfg).unwrap_err().to_string();
+        assert!(e.contains("duplicate (timestamp, entity)") && e.contains("row 4") && e.contains("row 2"), "{e}");
+    }
+
+    #[test]
+    fn infinity_is_an_error_or_missing() {
+        let (_d, mut cfg) = write(&GOOD.replace("4,2,3", "4,inf,3"));
+        let e = load_panel(&cfg).unwrap_err().to_string();
+        assert!(e.contains("column `f2`, row 4: infinite"), "{e}");
+        cfg.data.on_inf = crate::config::InfPolicy::Missing;
+        // With inf as missing, f2 keeps a single finite value and is dropped as constant.
+        let (_, rep) = load_panel(&cfg).unwrap();
+        assert!(rep.constant_features_dropped.contains(&"f2".to_string()));
+    }
+
+    #[test]
+    fn target_without_finite_values_is_rejected() {
+        let (_d, cfg) = write(&GOOD.replace(",0.5,", ",,").replace(",0.1,", ",NaN,").replace(",-0.2,", ",,").replace(",0.3,", ",,"));
+        let e = load_panel(&cfg).unwrap_err().to_string();
+        assert!(e.contains("column `fwd_ret_15m`") && e.contains("no finite values"), "{e}");
+    }
+
+    #[test]
+    fn integer_epochs_with_units() {
+        let (_d, mut cfg) = write("ts,symbol,f1,y_a\n1000,A,1,0.5\n1000,B,2,0.1\n2000,A,3,0.2\n2000,B,4,0.3\n");
+        cfg.data.timestamp_unit = crate::config::TimestampUnit::Ms;
+        let (p, _) = load_panel(&cfg).unwrap();
+        assert_eq!(p.ts, vec![1, 1, 2, 2]);
+    }
+}

@@ -1,0 +1,126 @@
+//! The `fox` command line: one binary, a subcommand per job.
+
+use crate::config::{self, ConfigError, Environment, LoadedConfig, TEMPLATES};
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+
+/// Exit code for an invalid configuration.
+pub const EXIT_INVALID_CONFIG: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(name = "fox", version, about = "Fox ML Infrastructure: website, licensing and job API")]
+pub struct Cli {
+    /// Folder holding base.yaml and {FOX_ENV}.yaml.
+    #[arg(long, global = true, env = "FOX_CONFIG_DIR", default_value = "config")]
+    pub config_dir: PathBuf,
+    /// Deployment environment: selects {ENV}.yaml and, for "production", the strict checks.
+    #[arg(long = "env", global = true, env = "FOX_ENV", default_value = "local")]
+    pub environment: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server (applies pending migrations first).
+    Serve,
+    /// Database administration.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Inspect and check the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Create the database if missing and apply pending migrations.
+    Migrate,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Check the effective configuration, or each FILE layered over base.yaml; reports every problem, exits 2 if any.
+    Validate {
+        /// Files to check instead of the effective configuration.
+        files: Vec<PathBuf>,
+    },
+    /// Print the effective configuration as YAML, secrets shown as [redacted].
+    Show,
+    /// Print the JSON Schema of the configuration.
+    Schema,
+    /// Print the configuration reference (Markdown) generated from the schema.
+    Reference,
+    /// Write commented configuration templates into DIR.
+    Init {
+        /// Target folder (created if missing).
+        #[arg(default_value = "config")]
+        dir: PathBuf,
+        /// Overwrite existing files.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Environment variables that may override settings.
+pub fn override_vars() -> Vec<(String, String)> {
+    std::env::vars().filter(|(k, _)| k.starts_with(config::ENV_PREFIX)).collect()
+}
+
+impl Cli {
+    pub fn environment(&self) -> Result<Environment, ConfigError> {
+        Environment::parse(&self.environment)
+    }
+
+    /// The effective configuration: base, environment file, variables.
+    pub fn load_config(&self) -> Result<LoadedConfig, ConfigError> {
+        config::load(&self.config_dir, &self.environment()?, override_vars())
+    }
+
+    /// `config validate`: the effective configuration, or each file over base.yaml.
+    pub fn validate(&self, files: &[PathBuf]) -> Result<Vec<String>, ConfigError> {
+        if files.is_empty() {
+            return self.load_config().map(|c| vec![format!("configuration OK ({})", c.sources.join(" → "))]);
+        }
+        let base = self.config_dir.join("base.yaml");
+        let mut ok = Vec::new();
+        let mut problems = Vec::new();
+        for f in files {
+            let mut layers = Vec::new();
+            if !same_file(f, &base) && base.exists() {
+                layers.push(base.clone());
+            }
+            layers.push(f.clone());
+            // A file named production.yaml is checked with the production rules.
+            let env = if f.file_stem().and_then(|s| s.to_str()) == Some("production") { Environment::production() } else { self.environment()? };
+            match config::load_layers(&layers, &env, override_vars()) {
+                Ok(_) => ok.push(format!("{}: OK", f.display())),
+                Err(e) => problems.extend(e.problems),
+            }
+        }
+        if problems.is_empty() { Ok(ok) } else { Err(ConfigError { problems }) }
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// `config init`: writes the templates; refuses to overwrite without `force`.
+pub fn init_templates(dir: &Path, force: bool) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut written = Vec::new();
+    for (name, text) in TEMPLATES {
+        let path = dir.join(name);
+        if path.exists() && !force {
+            anyhow::bail!("{} exists; use --force to overwrite", path.display());
+        }
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
+}

@@ -1,0 +1,391 @@
+//! The typed settings tree. Every field has a doc comment: it becomes the field's description
+//! in `config/schema.json` and in the generated configuration reference.
+
+use super::secret::Secret;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Fox ML Infrastructure server configuration.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// HTTP server: address, public URL, limits.
+    pub server: ServerSettings,
+    /// PostgreSQL connection.
+    pub database: DatabaseSettings,
+    /// Log output format and filter.
+    pub log: LogSettings,
+    /// Keys used to protect forms and sessions.
+    pub security: SecuritySettings,
+    /// Outgoing email (sales notifications, license keys).
+    pub email: EmailSettings,
+    /// Per-client rate limits.
+    pub rate_limit: RateLimitSettings,
+    /// Stripe Checkout and webhooks. Leave the keys unset to disable online checkout.
+    pub stripe: StripeSettings,
+    /// License key signing.
+    pub license: LicenseSettings,
+    /// Pricing tiers shown on the website and sold through checkout or sales.
+    pub pricing: PricingSettings,
+    /// Where the website's content is read from at start-up.
+    pub site: SiteSettings,
+}
+
+/// Website content locations (relative paths are resolved from the working directory).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct SiteSettings {
+    /// Folder of static files (CSS, icons), served with content-hashed names.
+    pub static_dir: String,
+    /// Folder of Markdown documentation pages.
+    pub docs_dir: String,
+}
+
+impl Default for SiteSettings {
+    fn default() -> Self {
+        Self { static_dir: "static".into(), docs_dir: "content/docs".into() }
+    }
+}
+
+/// HTTP server settings.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// Interface to bind, e.g. `127.0.0.1` or `0.0.0.0` in a container.
+    pub host: String,
+    /// TCP port to listen on.
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: u16,
+    /// Absolute URL under which visitors reach the site (used for links in emails, canonical URLs and the sitemap).
+    pub public_url: String,
+    /// Seconds after which a request is aborted with 408.
+    #[schemars(range(min = 1, max = 3600))]
+    pub request_timeout_secs: u64,
+    /// Largest accepted request body in bytes.
+    #[schemars(range(min = 1024, max = 104857600))]
+    pub body_limit_bytes: u64,
+    /// Seconds that in-flight requests get to finish after SIGTERM or Ctrl-C.
+    #[schemars(range(min = 0, max = 600))]
+    pub shutdown_grace_secs: u64,
+    /// Take the client address from the last `X-Forwarded-For` hop (only behind a trusted reverse proxy).
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            public_url: "http://127.0.0.1:8080".into(),
+            request_timeout_secs: 30,
+            body_limit_bytes: 256 * 1024,
+            shutdown_grace_secs: 10,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+/// PostgreSQL connection settings.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// Database server host.
+    pub host: String,
+    /// Database server port.
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: u16,
+    /// User name.
+    pub username: String,
+    /// Password; unset for trust or peer authentication.
+    pub password: Option<Secret>,
+    /// Database name; created at start-up when missing.
+    pub name: String,
+    /// Largest number of pooled connections.
+    #[schemars(range(min = 1, max = 1000))]
+    pub max_connections: u32,
+    /// Seconds to wait for a pooled connection before failing the request.
+    #[schemars(range(min = 1, max = 600))]
+    pub acquire_timeout_secs: u64,
+    /// Require TLS to the database.
+    pub require_ssl: bool,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 5432,
+            username: "postgres".into(),
+            password: None,
+            name: "fox".into(),
+            max_connections: 10,
+            acquire_timeout_secs: 5,
+            require_ssl: false,
+        }
+    }
+}
+
+/// How log events are written (to standard error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines, coloured only on a terminal.
+    #[default]
+    Pretty,
+    /// One JSON object per line.
+    Json,
+    /// One compact `key=value` line per event with stable keys, for tools and language models.
+    Llm,
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// Output format: `pretty`, `json` or `llm`.
+    pub format: LogFormat,
+    /// Filter directives, e.g. `info` or `info,fox=debug,sqlx=warn`.
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self { format: LogFormat::Pretty, level: "info,sqlx=warn,tower_http=warn".into() }
+    }
+}
+
+/// Keys protecting forms and sessions.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecuritySettings {
+    /// Key (at least 32 characters) that signs CSRF tokens and session cookies. Required in production; when unset elsewhere a random key is generated at start-up.
+    pub session_key: Option<Secret>,
+}
+
+/// How email leaves the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailTransport {
+    /// Write each message as an `.eml` file into `email.file_dir` (development).
+    #[default]
+    File,
+    /// Send through the SMTP relay in `email.smtp`.
+    Smtp,
+}
+
+/// Outgoing email settings.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailSettings {
+    /// Transport: `file` (development) or `smtp`.
+    pub transport: EmailTransport,
+    /// Sender mailbox, e.g. `Fox ML Infrastructure <no-reply@example.com>`.
+    pub from: String,
+    /// Mailbox that receives new leads from Request Access.
+    pub sales_to: String,
+    /// Folder for `.eml` files when `transport` is `file`.
+    pub file_dir: String,
+    /// SMTP relay, used when `transport` is `smtp`.
+    pub smtp: SmtpSettings,
+    /// Seconds between two scans of the email outbox.
+    #[schemars(range(min = 1, max = 3600))]
+    pub outbox_poll_secs: u64,
+    /// Attempts before an outbox message is given up on (with exponential back-off in between).
+    #[schemars(range(min = 1, max = 100))]
+    pub max_attempts: u32,
+}
+
+impl Default for EmailSettings {
+    fn default() -> Self {
+        Self {
+            transport: EmailTransport::File,
+            from: "Fox ML Infrastructure <no-reply@foxml.localhost>".into(),
+            sales_to: "sales@foxml.localhost".into(),
+            file_dir: "var/mail".into(),
+            smtp: SmtpSettings::default(),
+            outbox_poll_secs: 2,
+            max_attempts: 8,
+        }
+    }
+}
+
+/// TLS mode for SMTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Upgrade a plain connection with STARTTLS (port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption (only for a relay on the same host).
+    None,
+}
+
+/// SMTP relay settings.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpSettings {
+    /// Relay host name.
+    pub host: String,
+    /// Relay port.
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: u16,
+    /// TLS mode: `starttls`, `tls` or `none`.
+    pub tls: SmtpTls,
+    /// User name for SMTP authentication.
+    pub username: Option<String>,
+    /// Password for SMTP authentication.
+    pub password: Option<Secret>,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        Self { host: String::new(), port: 587, tls: SmtpTls::Starttls, username: None, password: None }
+    }
+}
+
+/// A fixed-window limit: at most `max_requests` per client in `window_secs`.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitRule {
+    /// Requests allowed per window.
+    #[schemars(range(min = 1, max = 1000000))]
+    pub max_requests: u32,
+    /// Window length in seconds.
+    #[schemars(range(min = 1, max = 86400))]
+    pub window_secs: u64,
+}
+
+/// Rate limits.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitSettings {
+    /// Request Access submissions per client address.
+    pub leads: RateLimitRule,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self { leads: RateLimitRule { max_requests: 5, window_secs: 3600 } }
+    }
+}
+
+/// Stripe settings. Online checkout is offered only when `secret_key` is set.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct StripeSettings {
+    /// Secret API key (`sk_live_…` or `sk_test_…`).
+    pub secret_key: Option<Secret>,
+    /// Publishable key (`pk_…`), safe to show in pages.
+    pub publishable_key: Option<String>,
+    /// Webhook signing secret (`whsec_…`) of the endpoint `/webhooks/stripe`.
+    pub webhook_secret: Option<Secret>,
+    /// Base URL of the Stripe API; only changed to reach a test double.
+    pub api_base: Option<String>,
+}
+
+/// License key settings.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct LicenseSettings {
+    /// Ed25519 signing key for license keys (create one with `fox license keygen`).
+    pub signing_key: Option<Secret>,
+}
+
+/// The pricing shown on `/pricing`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct PricingSettings {
+    /// ISO 4217 currency of every price, lower case (e.g. `usd`).
+    pub currency: String,
+    /// The tiers, in display order.
+    pub tiers: Vec<Tier>,
+}
+
+impl Default for PricingSettings {
+    fn default() -> Self {
+        Self { currency: "usd".into(), tiers: Vec::new() }
+    }
+}
+
+/// How a tier is bought.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Purchase {
+    /// Self-serve through Stripe Checkout.
+    Checkout,
+    /// Granted after a Request Access form (e.g. a free evaluation).
+    RequestAccess,
+    /// Negotiated and invoiced by sales.
+    ContactSales,
+}
+
+/// Billing interval of a tier's price.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PriceInterval {
+    /// Billed monthly (a Stripe subscription).
+    Month,
+    /// Billed yearly (a Stripe subscription).
+    Year,
+    /// Paid once (a Stripe one-time payment).
+    Once,
+    /// Priced per contract.
+    Custom,
+}
+
+/// Usage limits of a tier; an unset limit means "unlimited / per contract".
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct TierLimits {
+    /// Jobs that may run at the same time.
+    #[schemars(range(min = 1))]
+    pub concurrent_jobs: Option<u32>,
+    /// Largest dataset per job, in GiB.
+    #[schemars(range(min = 1))]
+    pub max_dataset_gb: Option<u32>,
+    /// Jobs per calendar month.
+    #[schemars(range(min = 1))]
+    pub jobs_per_month: Option<u32>,
+}
+
+/// One pricing tier.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tier {
+    /// Stable identifier used in URLs and licenses (lower case letters, digits and `-`).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// One-line summary shown under the name.
+    #[serde(default)]
+    pub tagline: String,
+    /// Price in the currency's minor unit (cents); unset for custom pricing.
+    #[serde(default)]
+    pub price_cents: Option<u64>,
+    /// Billing interval: `month`, `year`, `once` or `custom`.
+    pub interval: PriceInterval,
+    /// How the tier is bought: `checkout`, `request_access` or `contact_sales`.
+    pub purchase: Purchase,
+    /// Stripe Price id (`price_…`) charged by checkout.
+    #[serde(default)]
+    pub stripe_price_id: Option<String>,
+    /// Seats (activated machines) included; unset for per-contract.
+    #[serde(default)]
+    #[schemars(range(min = 1))]
+    pub seats: Option<u32>,
+    /// Length of a license of this tier in days when it does not follow a subscription (e.g. an evaluation).
+    #[serde(default)]
+    #[schemars(range(min = 1))]
+    pub license_days: Option<u32>,
+    /// Usage limits.
+    #[serde(default)]
+    pub limits: TierLimits,
+    /// Feature bullets shown on the pricing card.
+    #[serde(default)]
+    pub features: Vec<String>,
+    /// Emphasise this card ("Most popular"); at most one tier.
+    #[serde(default)]
+    pub highlighted: bool,
+}

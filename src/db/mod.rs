@@ -1,0 +1,75 @@
+//! Database access: connecting (creating the database if it is missing), migrations, and
+//! one small module of named queries per table.
+
+pub mod leads;
+pub mod outbox;
+
+use crate::config::DatabaseSettings;
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use sqlx::migrate::MigrateDatabase;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
+use sqlx::{PgPool, Postgres};
+use std::time::Duration;
+
+/// Migrations in `migrations/`, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+/// Connection options for `s`, for the database `s.name`.
+pub fn connect_options(s: &DatabaseSettings) -> PgConnectOptions {
+    let mut o = PgConnectOptions::new()
+        .host(&s.host)
+        .port(s.port)
+        .username(&s.username)
+        .database(&s.name)
+        .ssl_mode(if s.require_ssl { PgSslMode::Require } else { PgSslMode::Prefer });
+    if let Some(p) = &s.password {
+        o = o.password(p.expose());
+    }
+    o
+}
+
+/// A connection URL (with the password) for sqlx's database-creation helpers. Never logged.
+fn url(s: &DatabaseSettings) -> anyhow::Result<secrecy::SecretString> {
+    let mut u = url::Url::parse("postgres://localhost").expect("static URL");
+    u.set_host(Some(&s.host)).context("database.host")?;
+    u.set_port(Some(s.port)).ok();
+    u.set_username(&s.username).ok();
+    if let Some(p) = &s.password {
+        u.set_password(Some(p.expose())).ok();
+    }
+    u.set_path(&s.name);
+    if s.require_ssl {
+        u.set_query(Some("sslmode=require"));
+    }
+    Ok(secrecy::SecretString::from(u.to_string()))
+}
+
+/// Creates the configured database when it does not exist yet.
+pub async fn ensure_database(s: &DatabaseSettings) -> anyhow::Result<()> {
+    let url = url(s)?;
+    let exists = Postgres::database_exists(url.expose_secret())
+        .await
+        .with_context(|| format!("cannot reach PostgreSQL at {}:{}", s.host, s.port))?;
+    if !exists {
+        Postgres::create_database(url.expose_secret()).await.with_context(|| format!("creating database {:?}", s.name))?;
+        tracing::info!(database = %s.name, "created database");
+    }
+    Ok(())
+}
+
+/// A pool for the configured database (connections are opened lazily).
+pub fn pool(s: &DatabaseSettings) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(s.max_connections)
+        .acquire_timeout(Duration::from_secs(s.acquire_timeout_secs))
+        .connect_lazy_with(connect_options(s))
+}
+
+/// Creates the database if needed and applies pending migrations.
+pub async fn migrate(s: &DatabaseSettings) -> anyhow::Result<PgPool> {
+    ensure_database(s).await?;
+    let pool = pool(s);
+    MIGRATOR.run(&pool).await.context("applying database migrations")?;
+    Ok(pool)
+}

@@ -1,0 +1,15 @@
+//! Fox ML Infrastructure: the web platform around the `fox-engine`.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod email;
+pub mod error;
+pub mod middleware;
+pub mod routes;
+pub mod security;
+pub mod site;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,107 @@
+//! Cross-cutting request handling: request ids and the one log event per request, and
+//! rendering error responses as the site's error page.
+
+use crate::error::ErrorPage;
+use crate::site::pages;
+use crate::state::AppState;
+use askama::Template;
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use std::time::Instant;
+use tracing::Instrument;
+
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// The route pattern that matched, carried from the router to the request log.
+#[derive(Clone)]
+struct MatchedRoute(String);
+
+/// Accepts a client's request id only if it is short and plain (it ends up in logs).
+fn usable_request_id(v: &HeaderValue) -> Option<String> {
+    let s = v.to_str().ok()?;
+    let ok = !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    ok.then(|| s.to_string())
+}
+
+/// Outermost layer: assigns the request id, opens the request span, logs one event with
+/// method, matched route, status and latency, and echoes the id in the response.
+pub async fn track_request(mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = req.headers().get(REQUEST_ID).and_then(usable_request_id).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let header_value = HeaderValue::from_str(&id).expect("request ids are plain ASCII");
+    req.headers_mut().insert(REQUEST_ID, header_value.clone());
+    let method = req.method().clone();
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut res = next.run(req).instrument(span.clone()).await;
+    let route = res.extensions().get::<MatchedRoute>().map_or("(unmatched)".to_string(), |r| r.0.clone());
+    let status = res.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| {
+        tracing::info!(target: "fox::http", method = %method, route = %route, status, latency_ms, "request finished");
+    });
+    res.headers_mut().insert(REQUEST_ID, header_value);
+    res
+}
+
+/// Route layer: records which route pattern matched.
+pub async fn record_route(req: Request, next: Next) -> Response {
+    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
+    let mut res = next.run(req).await;
+    if let Some(r) = route {
+        res.extensions_mut().insert(MatchedRoute(r));
+    }
+    res
+}
+
+/// Renders error responses (from handlers, timeouts, body limits, panics, unknown routes)
+/// as the site's HTML error page, unless they already carry a body of their own type.
+pub async fn render_error_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    let res = next.run(req).await;
+    let status = res.status();
+    let marked = res.extensions().get::<ErrorPage>().cloned();
+    let bare_error = (status.is_client_error() || status.is_server_error()) && !res.headers().contains_key(header::CONTENT_TYPE);
+    if marked.is_none() && !bare_error {
+        return res;
+    }
+    let message = marked.map(|m| m.message).unwrap_or_else(|| default_message(status).to_string());
+    let (mut parts, _) = res.into_parts();
+    let heading = status.canonical_reason().unwrap_or("Error").to_string();
+    let page = pages::ErrorPage {
+        layout: state.site.layout(&heading, &message, "", &path),
+        status: status.as_u16(),
+        heading,
+        message,
+    };
+    let body = match page.render() {
+        Ok(html) => Html(html).into_response().into_body(),
+        Err(e) => {
+            tracing::error!(error = %e, "rendering the error page failed");
+            Body::from("error")
+        }
+    };
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, body)
+}
+
+fn default_message(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "The page you asked for does not exist or has moved.",
+        StatusCode::METHOD_NOT_ALLOWED => "That page does not accept this kind of request.",
+        StatusCode::PAYLOAD_TOO_LARGE => "What you sent is larger than we accept.",
+        StatusCode::REQUEST_TIMEOUT => "The request took too long and was stopped.",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "The request was sent in a format we do not accept.",
+        s if s.is_server_error() => "Something went wrong on our side. The error has been logged.",
+        _ => "The request could not be handled.",
+    }
+}
+
+/// Turns a panic inside a handler into a 500 (rendered as the error page), logged once.
+pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("handler panicked");
+    StatusCode::INTERNAL_SERVER_ERROR.into_response()
+}

@@ -1,0 +1,125 @@
+//! Request Access / Contact Sales: the form, its validation, and storing the lead together
+//! with the sales notification in one transaction (the outbox sends it afterwards).
+
+use super::render;
+use crate::db;
+use crate::domain::{LeadErrors, LeadInput, TEAM_SIZES};
+use crate::email::messages;
+use crate::error::{AppError, Result};
+use crate::security::{self, csrf};
+use crate::site::pages::{RequestAccessDonePage, RequestAccessPage, SelectOption};
+use crate::state::AppState;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use serde::Deserialize;
+use std::net::SocketAddr;
+
+#[derive(Deserialize)]
+pub struct Preselect {
+    tier: Option<String>,
+}
+
+fn form_page(state: &AppState, form: LeadInput, errors: LeadErrors, csrf_token: String) -> RequestAccessPage {
+    let tier_options = state
+        .settings
+        .pricing
+        .tiers
+        .iter()
+        .map(|t| SelectOption { value: t.id.clone(), label: t.name.clone(), selected: t.id == form.tier })
+        .collect();
+    let team_size_options = TEAM_SIZES
+        .iter()
+        .map(|(v, l)| SelectOption { value: v.to_string(), label: l.to_string(), selected: *v == form.team_size })
+        .collect();
+    RequestAccessPage {
+        layout: state.site.layout(
+            "Request access",
+            "Request a Fox ML Infrastructure evaluation or talk to sales about Desk and Enterprise licensing.",
+            "request-access",
+            "/request-access",
+        ),
+        form,
+        errors,
+        csrf_token,
+        tier_options,
+        team_size_options,
+    }
+}
+
+/// Renders the form, issuing a CSRF cookie when the visitor has none.
+fn respond_with_form(state: &AppState, headers: &HeaderMap, status: StatusCode, form: LeadInput, errors: LeadErrors) -> Result<Response> {
+    let (token, set_cookie) = state.csrf.cookie_token(security::cookie(headers, csrf::COOKIE));
+    let mut res = render(&form_page(state, form, errors, state.csrf.form_token(&token)))?;
+    *res.status_mut() = status;
+    if let Some(c) = set_cookie {
+        res.headers_mut().append(header::SET_COOKIE, HeaderValue::from_str(&c).expect("cookie is ASCII"));
+    }
+    // Forms carry per-visitor tokens: never cache them.
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn show_request_access(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<Preselect>) -> Result<Response> {
+    let tier = q.tier.filter(|t| state.settings.pricing.tiers.iter().any(|x| &x.id == t)).unwrap_or_default();
+    respond_with_form(&state, &headers, StatusCode::OK, LeadInput { tier, ..Default::default() }, LeadErrors::default())
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn create_lead(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    form: std::result::Result<Form<LeadInput>, FormRejection>,
+) -> Result<Response> {
+    let Form(input) = form.map_err(|e| AppError::BadRequest(format!("The form could not be read: {}", e.body_text())))?;
+
+    if !state.csrf.verify(security::cookie(&headers, csrf::COOKIE), &input.csrf_token) {
+        tracing::warn!("request access rejected: missing or invalid CSRF token");
+        let errors = LeadErrors {
+            form: Some("Your session expired or the form was not sent from this site. Please check your details and submit again.".into()),
+            ..Default::default()
+        };
+        return respond_with_form(&state, &headers, StatusCode::FORBIDDEN, input, errors);
+    }
+
+    let tier_ids: Vec<&str> = state.settings.pricing.tiers.iter().map(|t| t.id.as_str()).collect();
+    let lead = match input.validate(&tier_ids) {
+        Ok(lead) => lead,
+        Err(errors) => return respond_with_form(&state, &headers, StatusCode::UNPROCESSABLE_ENTITY, input, errors),
+    };
+
+    let ip = security::client_ip(&headers, Some(peer), state.settings.server.trust_forwarded_for);
+    let key = ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+    if let Err(retry_after_secs) = state.lead_limiter.check(&key) {
+        tracing::warn!(retry_after_secs, "request access rate limited");
+        return Err(AppError::TooManyRequests { retry_after_secs });
+    }
+
+    let first_name = lead.name.split_whitespace().next().unwrap_or("").to_string();
+    let done = |state: &AppState| {
+        render(&RequestAccessDonePage {
+            layout: state.site.layout("Request received", "We received your request.", "request-access", "/request-access"),
+            first_name: first_name.clone(),
+        })
+    };
+    if !input.website.is_empty() {
+        // Honeypot filled: a bot. It sees the normal confirmation; nothing is stored or sent.
+        tracing::info!("request access honeypot triggered; submission discarded");
+        return done(&state);
+    }
+
+    let tier_name = state.settings.pricing.tiers.iter().find(|t| t.id == lead.tier).map_or(lead.tier.clone(), |t| t.name.clone());
+    let admin_url = format!("{}/admin/leads", state.site.public_url);
+    let mut tx = state.db.begin().await?;
+    let lead_id = db::leads::insert(&mut tx, &lead).await?;
+    let note = messages::lead_notification(&state.settings.email.sales_to, &lead, &tier_name, &admin_url);
+    db::outbox::enqueue(&mut tx, &note.as_new()).await?;
+    tx.commit().await?;
+    state.outbox_wake.notify_one();
+    tracing::info!(lead_id = %lead_id, tier = %lead.tier, "lead stored");
+    Ok(done(&state)?.into_response())
+}

@@ -1,0 +1,124 @@
+//! One askama struct per page; templates live in `templates/` and extend `base.html`.
+
+use crate::domain::{LeadErrors, LeadInput};
+use askama::Template;
+
+/// Data every page's layout needs.
+pub struct Layout {
+    pub title: String,
+    pub description: String,
+    /// The active navigation item: `home`, `pricing`, `docs`, `request-access` or empty.
+    pub nav: &'static str,
+    pub css_url: String,
+    pub favicon_url: String,
+    pub canonical_url: String,
+    pub year: i32,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    pub layout: Layout,
+}
+
+/// A pricing card.
+pub struct TierCard {
+    pub id: String,
+    pub name: String,
+    pub tagline: String,
+    pub price_label: String,
+    pub interval_label: String,
+    pub seats_label: String,
+    pub features: Vec<String>,
+    pub cta_label: String,
+    pub cta_href: String,
+    pub highlighted: bool,
+}
+
+/// A row of the comparison table: a label and one value per tier.
+pub struct ComparisonRow {
+    pub label: String,
+    pub values: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "pricing.html")]
+pub struct PricingPage {
+    pub layout: Layout,
+    pub tiers: Vec<TierCard>,
+    pub comparison: Vec<ComparisonRow>,
+    pub checkout_available: bool,
+}
+
+/// An `<option>` of a select.
+pub struct SelectOption {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "request_access.html")]
+pub struct RequestAccessPage {
+    pub layout: Layout,
+    pub form: LeadInput,
+    pub errors: LeadErrors,
+    pub csrf_token: String,
+    pub tier_options: Vec<SelectOption>,
+    pub team_size_options: Vec<SelectOption>,
+}
+
+#[derive(Template)]
+#[template(path = "request_access_done.html")]
+pub struct RequestAccessDonePage {
+    pub layout: Layout,
+    pub first_name: String,
+}
+
+/// A link in the docs sidebar.
+pub struct SidebarLink {
+    pub href: String,
+    pub title: String,
+    pub current: bool,
+}
+
+/// A group of links in the docs sidebar.
+pub struct SidebarSection {
+    pub title: String,
+    pub pages: Vec<SidebarLink>,
+}
+
+/// A prev/next link.
+pub struct PageLink {
+    pub href: String,
+    pub title: String,
+}
+
+#[derive(Template)]
+#[template(path = "docs.html")]
+pub struct DocsPage {
+    pub layout: Layout,
+    pub title: String,
+    pub section: String,
+    pub body_html: String,
+    pub toc: Vec<super::docs::TocEntry>,
+    pub sidebar: Vec<SidebarSection>,
+    pub prev: Option<PageLink>,
+    pub next: Option<PageLink>,
+}
+
+#[derive(Template)]
+#[template(path = "docs_index.html")]
+pub struct DocsIndexPage {
+    pub layout: Layout,
+    pub sidebar: Vec<SidebarSection>,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub layout: Layout,
+    pub status: u16,
+    pub heading: String,
+    pub message: String,
+}

@@ -1,0 +1,156 @@
+//! Builds the application: every route is registered here, with the layers around them.
+
+use crate::config::LoadedConfig;
+use crate::email::{Mailer, outbox};
+use crate::middleware::{panic_response, record_route, render_error_pages, track_request};
+use crate::routes::{docs, health, request_access, site, static_files};
+use crate::security::csrf::Csrf;
+use crate::security::headers::security_headers;
+use crate::security::rate_limit::RateLimiter;
+use crate::state::{AppState, Inner};
+use anyhow::Context;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
+use rand::RngCore;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+
+/// The router with all routes and layers.
+pub fn router(state: AppState) -> Router {
+    let s = &state.settings.server;
+    let routes = Router::new()
+        .route("/", get(site::show_home))
+        .route("/pricing", get(site::show_pricing))
+        .route("/request-access", get(request_access::show_request_access).post(request_access::create_lead))
+        .route("/docs", get(docs::list_docs))
+        .route("/docs/{slug}", get(docs::show_doc))
+        .route("/static/{name}", get(static_files::serve_static))
+        .route("/favicon.ico", get(static_files::favicon))
+        .route("/robots.txt", get(static_files::robots))
+        .route("/sitemap.xml", get(static_files::sitemap))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route_layer(axum::middleware::from_fn(record_route));
+
+    let mut app = routes
+        .fallback(|| async { StatusCode::NOT_FOUND })
+        .layer(RequestBodyLimitLayer::new(s.body_limit_bytes as usize))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(s.request_timeout_secs)))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), render_error_pages))
+        .layer(CompressionLayer::new());
+    for (name, value) in security_headers(state.environment.is_production()) {
+        app = app.layer(SetResponseHeaderLayer::if_not_present(name, value));
+    }
+    app.layer(axum::middleware::from_fn(track_request)).with_state(state)
+}
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    pub state: AppState,
+    grace: Duration,
+}
+
+impl Application {
+    /// Migrates the database, prepares the site, starts the outbox worker and binds the
+    /// port (port 0 picks a free one, as tests do).
+    pub async fn build(config: LoadedConfig) -> anyhow::Result<Self> {
+        let settings = config.settings;
+        let db = crate::db::migrate(&settings.database).await?;
+        let site = crate::site::Site::load(&settings)?;
+        let mailer = Arc::new(Mailer::from_settings(&settings.email)?);
+        let key = match &settings.security.session_key {
+            Some(k) => k.expose().as_bytes().to_vec(),
+            None => {
+                tracing::warn!("security.session_key is not set; using a random key (forms break across restarts)");
+                let mut k = vec![0u8; 32];
+                rand::rng().fill_bytes(&mut k);
+                k
+            }
+        };
+        let production = config.environment.is_production();
+        let outbox_wake = Arc::new(Notify::new());
+        tokio::spawn(outbox::run(
+            db.clone(),
+            mailer.clone(),
+            settings.email.max_attempts,
+            Duration::from_secs(settings.email.outbox_poll_secs),
+            outbox_wake.clone(),
+        ));
+        let addr = format!("{}:{}", settings.server.host, settings.server.port);
+        let listener = TcpListener::bind(&addr).await.with_context(|| format!("binding {addr}"))?;
+        let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
+        let state = AppState::new(Inner {
+            db,
+            lead_limiter: RateLimiter::new(settings.rate_limit.leads),
+            csrf: Csrf::new(&key, production),
+            environment: config.environment,
+            site,
+            mailer,
+            outbox_wake,
+            settings,
+        });
+        Ok(Self { listener, router: router(state.clone()), state, grace })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish within the
+    /// configured grace period.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let grace = self.grace;
+        let signal = async move {
+            shutdown.await;
+            tracing::info!(grace_secs = grace.as_secs(), "shutting down: draining in-flight requests");
+            let _ = tx.send(());
+        };
+        let serve = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(signal);
+        let deadline = async move {
+            let _ = rx.await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            r = serve => r.context("server error")?,
+            _ = deadline => tracing::warn!("grace period over; closing remaining connections"),
+        }
+        Ok(())
+    }
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

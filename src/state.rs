@@ -1,0 +1,39 @@
+//! The state shared by all handlers.
+
+use crate::config::{Environment, Settings};
+use crate::email::Mailer;
+use crate::security::csrf::Csrf;
+use crate::security::rate_limit::RateLimiter;
+use crate::site::Site;
+use sqlx::PgPool;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// Cheap to clone: everything is behind one `Arc`.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub db: PgPool,
+    pub settings: Settings,
+    pub environment: Environment,
+    pub site: Site,
+    pub csrf: Csrf,
+    pub mailer: Arc<Mailer>,
+    pub lead_limiter: RateLimiter,
+    /// Wakes the outbox worker after a message is queued.
+    pub outbox_wake: Arc<Notify>,
+}
+
+impl AppState {
+    pub fn new(inner: Inner) -> Self {
+        Self(Arc::new(inner))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

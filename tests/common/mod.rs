@@ -1,0 +1,119 @@
+//! `spawn_app()`: the real application on a fresh PostgreSQL database and a free port.
+#![allow(dead_code)]
+
+use fox::config::{self, Environment, LoadedConfig, Secret, Settings};
+use fox::startup::Application;
+use sqlx::PgPool;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const SESSION_KEY: &str = "test-session-key-0123456789abcdef0123456789";
+
+pub struct TestApp {
+    pub address: String,
+    pub db: PgPool,
+    pub mail_dir: PathBuf,
+    pub client: reqwest::Client,
+    pub settings: Settings,
+}
+
+/// The repository's own configuration (base + local), as the server would load it.
+pub fn base_settings() -> Settings {
+    config::load(std::path::Path::new("config"), &Environment::local(), Vec::new()).expect("repository config is valid").settings
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts the app after letting the test adjust the settings.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = base_settings();
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    settings.database.name = format!("fox_test_{id}");
+    settings.server.port = 0;
+    settings.email.file_dir = std::env::temp_dir().join(format!("fox-mail-{id}")).display().to_string();
+    settings.email.outbox_poll_secs = 1;
+    settings.security.session_key = Some(Secret::new(SESSION_KEY));
+    adjust(&mut settings);
+    let mail_dir = PathBuf::from(&settings.email.file_dir);
+    let loaded = LoadedConfig { settings: settings.clone(), environment: Environment::local(), sources: vec!["test".into()] };
+    let app = Application::build(loaded).await.expect("application builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let db = app.state.db.clone();
+    tokio::spawn(app.run_until(std::future::pending()));
+    TestApp { address, db, mail_dir, client: client(), settings }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request sent")
+    }
+
+    /// Fetches the form and returns its CSRF token (the cookie lands in the client's jar).
+    pub async fn csrf_token(&self) -> String {
+        let html = self.get("/request-access").await.text().await.unwrap();
+        extract_value(&html, "csrf_token").expect("form has a csrf_token")
+    }
+
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client.post(self.url(path)).form(form).send().await.expect("request sent")
+    }
+
+    /// Files written by the email file transport.
+    pub fn emails(&self) -> Vec<String> {
+        let Ok(dir) = std::fs::read_dir(&self.mail_dir) else { return Vec::new() };
+        let mut v: Vec<String> = dir.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok()).collect();
+        v.sort();
+        v
+    }
+
+    /// Waits (up to 10 s) until `n` emails were written.
+    pub async fn wait_for_emails(&self, n: usize) -> Vec<String> {
+        for _ in 0..100 {
+            let e = self.emails();
+            if e.len() >= n {
+                return e;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("expected {n} emails in {}, found {}", self.mail_dir.display(), self.emails().len());
+    }
+}
+
+/// The `value="…"` of the input named `name` in `html`.
+pub fn extract_value(html: &str, name: &str) -> Option<String> {
+    let at = html.find(&format!("name=\"{name}\""))?;
+    let tag_start = html[..at].rfind('<')?;
+    let tag_end = at + html[at..].find('>')?;
+    let tag = &html[tag_start..tag_end];
+    let v = tag.find("value=\"")? + 7;
+    Some(tag[v..v + tag[v..].find('"')?].to_string())
+}
+
+/// A valid Request Access submission.
+pub fn valid_lead(token: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("csrf_token", token.to_string()),
+        ("name", "Ada Lovelace".into()),
+        ("email", "ada@analytical.example".into()),
+        ("company", "Analytical Engines Ltd".into()),
+        ("role", "Head of research".into()),
+        ("team_size", "2-5".into()),
+        ("use_case", "Rank 40 candidate targets on 5-minute bars".into()),
+        ("tier", "desk".into()),
+        ("website", String::new()),
+    ]
+}
+
+pub fn as_pairs(v: &[(&'static str, String)]) -> Vec<(&'static str, &str)> {
+    v.iter().map(|(k, s)| (*k, s.as_str())).collect()
+}

@@ -63,7 +63,10 @@ pub async fn render_error_pages(State(state): State<AppState>, req: Request, nex
     let res = next.run(req).await;
     let status = res.status();
     let marked = res.extensions().get::<ErrorPage>().cloned();
-    let bare_error = (status.is_client_error() || status.is_server_error()) && !res.headers().contains_key(header::CONTENT_TYPE);
+    // Framework rejections (body limit, timeouts, bad forms) come as bare or text/plain
+    // bodies; JSON and HTML bodies were written on purpose and are left alone.
+    let plain = res.headers().get(header::CONTENT_TYPE).is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
+    let bare_error = (status.is_client_error() || status.is_server_error()) && plain;
     if marked.is_none() && !bare_error {
         return res;
     }

@@ -7,7 +7,9 @@ pub mod config;
 pub mod cv;
 pub mod data;
 pub mod error;
+pub mod files;
 pub mod metrics;
+pub mod models;
 pub mod synth;
 pub mod timefmt;
 

@@ -9,6 +9,14 @@ use serde_json::Value;
 pub struct Problem {
     pub path: String,
     pub reason: String,
+    /// The path whose source is blamed (for an unknown key: the key itself, not its parent).
+    pub blame: String,
+}
+
+impl Problem {
+    pub fn new(path: &str, reason: String) -> Self {
+        Self { path: path.to_string(), reason, blame: path.to_string() }
+    }
 }
 
 /// Checks `value` against `root` (the schema document holding `$defs`).
@@ -70,7 +78,7 @@ impl<'a> Checker<'a> {
 
     fn node(&self, v: &Value, schema: &'a Value, path: &str, out: &mut Vec<Problem>) {
         let schema = self.resolve(schema);
-        let mut push = |reason: String| out.push(Problem { path: path.to_string(), reason });
+        let mut push = |reason: String| out.push(Problem::new(path, reason));
 
         if let Some(Value::Array(branches)) = schema.get("anyOf").or_else(|| schema.get("oneOf")) {
             // A unit enum with documented variants: `oneOf: [{const: "a"}, ...]`.
@@ -146,6 +154,7 @@ impl<'a> Checker<'a> {
                 Some(map) => self.object(map, schema, path, out),
                 None => push(format!("expected a mapping, got {}", kind(v))),
             },
+            "" if types.contains(&"null") => push(format!("expected nothing (null), got {}", kind(v))),
             _ => {}
         }
     }
@@ -159,7 +168,7 @@ impl<'a> Checker<'a> {
                 Some(s) => self.node(child, s, &join(path, k), out),
                 None if closed => {
                     let hint = closest(k, props.keys()).map(|s| format!(" (did you mean \"{s}\"?)")).unwrap_or_default();
-                    out.push(Problem { path: path.to_string(), reason: format!("unknown key \"{k}\"{hint}") });
+                    out.push(Problem { path: path.to_string(), reason: format!("unknown key \"{k}\"{hint}"), blame: join(path, k) });
                 }
                 None => {}
             }
@@ -167,7 +176,7 @@ impl<'a> Checker<'a> {
         if let Some(Value::Array(req)) = schema.get("required") {
             for r in req.iter().filter_map(Value::as_str) {
                 if !map.contains_key(r) {
-                    out.push(Problem { path: join(path, r), reason: "missing required key".into() });
+                    out.push(Problem::new(&join(path, r), "missing required key".into()));
                 }
             }
         }
@@ -224,8 +233,8 @@ mod tests {
             ": unknown key \"sever\" (did you mean \"server\"?)",
             "fmt: expected one of \"a\", \"b\", got \"c\"",
             "opt.port: expected an integer between 1 and 65535, got 0",
-            "server: unknown key \"prot\" (did you mean \"port\"?)",
             "server.port: expected an integer between 1 and 65535, got \"abc\"",
+            "server: unknown key \"prot\" (did you mean \"port\"?)",
         ]);
     }
 

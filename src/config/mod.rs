@@ -122,7 +122,7 @@ pub fn load_layers(
         problems
             .into_iter()
             .map(|p| {
-                let origin = layered.origin_of(&p.path).map(|o| format!("{o}: ")).unwrap_or_default();
+                let origin = layered.origin_of(&p.blame).map(|o| format!("{o}: ")).unwrap_or_default();
                 let path = if p.path.is_empty() { String::new() } else { format!("{}: ", p.path) };
                 format!("{origin}{path}{}", p.reason)
             })

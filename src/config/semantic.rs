@@ -14,7 +14,7 @@ pub const MIN_SESSION_KEY_LEN: usize = 32;
 /// Every semantic problem of `s`; `production` enables the production-only rules.
 pub fn check(s: &Settings, production: bool) -> Vec<Problem> {
     let mut p = Vec::new();
-    let mut push = |path: &str, reason: String| p.push(Problem { path: path.into(), reason });
+    let mut push = |path: &str, reason: String| p.push(Problem::new(path, reason));
 
     match url::Url::parse(&s.server.public_url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
@@ -85,7 +85,7 @@ pub fn check(s: &Settings, production: bool) -> Vec<Problem> {
 }
 
 fn pricing(s: &Settings, p: &mut Vec<Problem>) {
-    let mut push = |path: String, reason: String| p.push(Problem { path, reason });
+    let mut push = |path: String, reason: String| p.push(Problem::new(&path, reason));
     let cur = &s.pricing.currency;
     if cur.len() != 3 || !cur.bytes().all(|b| b.is_ascii_lowercase()) {
         push("pricing.currency".into(), format!("expected a lower-case ISO 4217 code such as \"usd\", got \"{cur}\""));

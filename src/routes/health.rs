@@ -2,7 +2,9 @@
 
 use crate::state::AppState;
 use axum::extract::State;
+use axum::Json;
 use axum::http::StatusCode;
+use serde_json::{Value, json};
 
 /// The process is up.
 pub async fn healthz() -> &'static str {
@@ -10,12 +12,12 @@ pub async fn healthz() -> &'static str {
 }
 
 /// The database answers.
-pub async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     match sqlx::query_scalar!("SELECT 1 AS one").fetch_one(&state.db).await {
-        Ok(_) => (StatusCode::OK, "ready"),
+        Ok(_) => (StatusCode::OK, Json(json!({"status": "ready", "database": "ok"}))),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable", "database": "unreachable"})))
         }
     }
 }

@@ -9,7 +9,11 @@ use std::path::{Path, PathBuf};
 pub const EXIT_INVALID_CONFIG: u8 = 2;
 
 #[derive(Debug, Parser)]
-#[command(name = "fox", version, about = "Fox ML Infrastructure: website, licensing and job API")]
+#[command(
+    name = "fox",
+    version,
+    about = "Fox ML Infrastructure: website, licensing and job API"
+)]
 pub struct Cli {
     /// Folder holding base.yaml and {FOX_ENV}.yaml.
     #[arg(long, global = true, env = "FOX_CONFIG_DIR", default_value = "config")]
@@ -65,7 +69,9 @@ pub enum ConfigCommand {
 
 /// Environment variables that may override settings.
 pub fn override_vars() -> Vec<(String, String)> {
-    std::env::vars().filter(|(k, _)| k.starts_with(config::ENV_PREFIX)).collect()
+    std::env::vars()
+        .filter(|(k, _)| k.starts_with(config::ENV_PREFIX))
+        .collect()
 }
 
 impl Cli {
@@ -81,7 +87,9 @@ impl Cli {
     /// `config validate`: the effective configuration, or each file over base.yaml.
     pub fn validate(&self, files: &[PathBuf]) -> Result<Vec<String>, ConfigError> {
         if files.is_empty() {
-            return self.load_config().map(|c| vec![format!("configuration OK ({})", c.sources.join(" → "))]);
+            return self
+                .load_config()
+                .map(|c| vec![format!("configuration OK ({})", c.sources.join(" → "))]);
         }
         let base = self.config_dir.join("base.yaml");
         let mut ok = Vec::new();
@@ -93,13 +101,21 @@ impl Cli {
             }
             layers.push(f.clone());
             // A file named production.yaml is checked with the production rules.
-            let env = if f.file_stem().and_then(|s| s.to_str()) == Some("production") { Environment::production() } else { self.environment()? };
+            let env = if f.file_stem().and_then(|s| s.to_str()) == Some("production") {
+                Environment::production()
+            } else {
+                self.environment()?
+            };
             match config::load_layers(&layers, &env, override_vars()) {
                 Ok(_) => ok.push(format!("{}: OK", f.display())),
                 Err(e) => problems.extend(e.problems),
             }
         }
-        if problems.is_empty() { Ok(ok) } else { Err(ConfigError { problems }) }
+        if problems.is_empty() {
+            Ok(ok)
+        } else {
+            Err(ConfigError { problems })
+        }
     }
 }
 

@@ -27,7 +27,9 @@ pub enum AppError {
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
         match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => Self::Unavailable(e.to_string()),
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                Self::Unavailable(e.to_string())
+            }
             other => Self::Internal(anyhow::Error::new(other)),
         }
     }
@@ -58,10 +60,17 @@ impl AppError {
             Self::BadRequest(m) => m.clone(),
             Self::Forbidden(m) => m.clone(),
             Self::TooManyRequests { retry_after_secs } => {
-                format!("Too many requests from your network. Please try again in {} minutes.", retry_after_secs.div_ceil(60))
+                format!(
+                    "Too many requests from your network. Please try again in {} minutes.",
+                    retry_after_secs.div_ceil(60)
+                )
             }
-            Self::Unavailable(_) => "The service is temporarily unavailable. Please try again shortly.".into(),
-            Self::Internal(_) => "Something went wrong on our side. The error has been logged.".into(),
+            Self::Unavailable(_) => {
+                "The service is temporarily unavailable. Please try again shortly.".into()
+            }
+            Self::Internal(_) => {
+                "Something went wrong on our side. The error has been logged.".into()
+            }
         }
     }
 }
@@ -81,9 +90,12 @@ impl IntoResponse for AppError {
         }
         let mut res = self.status().into_response();
         if let Self::TooManyRequests { retry_after_secs } = self {
-            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
-        res.extensions_mut().insert(ErrorPage { message: self.public_message() });
+        res.extensions_mut().insert(ErrorPage {
+            message: self.public_message(),
+        });
         res
     }
 }

@@ -24,11 +24,18 @@ fn main() -> ExitCode {
 }
 
 fn start_logging(cfg: &LoadedConfig) -> anyhow::Result<()> {
-    telemetry::init(cfg.settings.log.format, &cfg.settings.log.level, Sink::Stderr)
+    telemetry::init(
+        cfg.settings.log.format,
+        &cfg.settings.log.level,
+        Sink::Stderr,
+    )
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -36,7 +43,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve => {
             let cfg = cli.load_config()?;
             start_logging(&cfg)?;
-            tracing::info!(environment = cfg.environment.name(), sources = cfg.sources.join(","), "configuration loaded");
+            tracing::info!(
+                environment = cfg.environment.name(),
+                sources = cfg.sources.join(","),
+                "configuration loaded"
+            );
             runtime()?.block_on(async {
                 let app = Application::build(cfg).await?;
                 tracing::info!(port = app.port(), url = %app.state.site.public_url, "listening");
@@ -56,11 +67,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Config(ConfigCommand::Show) => {
             let cfg = cli.load_config()?;
-            println!("# environment: {}\n# sources: {}", cfg.environment.name(), cfg.sources.join(" → "));
+            println!(
+                "# environment: {}\n# sources: {}",
+                cfg.environment.name(),
+                cfg.sources.join(" → ")
+            );
             print!("{}", serde_yaml_ng::to_string(&cfg.settings)?);
         }
-        Command::Config(ConfigCommand::Schema) => println!("{}", serde_json::to_string_pretty(&config::schema())?),
-        Command::Config(ConfigCommand::Reference) => print!("{}", config::reference::markdown(&config::schema())),
+        Command::Config(ConfigCommand::Schema) => {
+            println!("{}", serde_json::to_string_pretty(&config::schema())?)
+        }
+        Command::Config(ConfigCommand::Reference) => {
+            print!("{}", config::reference::markdown(&config::schema()))
+        }
         Command::Config(ConfigCommand::Init { dir, force }) => {
             for p in fox::cli::init_templates(dir, *force)? {
                 println!("wrote {}", p.display());

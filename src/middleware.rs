@@ -22,7 +22,10 @@ struct MatchedRoute(String);
 /// Accepts a client's request id only if it is short and plain (it ends up in logs).
 fn usable_request_id(v: &HeaderValue) -> Option<String> {
     let s = v.to_str().ok()?;
-    let ok = !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    let ok = !s.is_empty()
+        && s.len() <= 128
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
     ok.then(|| s.to_string())
 }
 
@@ -30,13 +33,20 @@ fn usable_request_id(v: &HeaderValue) -> Option<String> {
 /// method, matched route, status and latency, and echoes the id in the response.
 pub async fn track_request(mut req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let id = req.headers().get(REQUEST_ID).and_then(usable_request_id).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(usable_request_id)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let header_value = HeaderValue::from_str(&id).expect("request ids are plain ASCII");
     req.headers_mut().insert(REQUEST_ID, header_value.clone());
     let method = req.method().clone();
     let span = tracing::info_span!("request", request_id = %id);
     let mut res = next.run(req).instrument(span.clone()).await;
-    let route = res.extensions().get::<MatchedRoute>().map_or("(unmatched)".to_string(), |r| r.0.clone());
+    let route = res
+        .extensions()
+        .get::<MatchedRoute>()
+        .map_or("(unmatched)".to_string(), |r| r.0.clone());
     let status = res.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     span.in_scope(|| {
@@ -48,7 +58,10 @@ pub async fn track_request(mut req: Request, next: Next) -> Response {
 
 /// Route layer: records which route pattern matched.
 pub async fn record_route(req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string());
     let mut res = next.run(req).await;
     if let Some(r) = route {
         res.extensions_mut().insert(MatchedRoute(r));
@@ -58,19 +71,28 @@ pub async fn record_route(req: Request, next: Next) -> Response {
 
 /// Renders error responses (from handlers, timeouts, body limits, panics, unknown routes)
 /// as the site's HTML error page, unless they already carry a body of their own type.
-pub async fn render_error_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn render_error_pages(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
     let path = req.uri().path().to_string();
     let res = next.run(req).await;
     let status = res.status();
     let marked = res.extensions().get::<ErrorPage>().cloned();
     // Framework rejections (body limit, timeouts, bad forms) come as bare or text/plain
     // bodies; JSON and HTML bodies were written on purpose and are left alone.
-    let plain = res.headers().get(header::CONTENT_TYPE).is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
+    let plain = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
     let bare_error = (status.is_client_error() || status.is_server_error()) && plain;
     if marked.is_none() && !bare_error {
         return res;
     }
-    let message = marked.map(|m| m.message).unwrap_or_else(|| default_message(status).to_string());
+    let message = marked
+        .map(|m| m.message)
+        .unwrap_or_else(|| default_message(status).to_string());
     let (mut parts, _) = res.into_parts();
     let heading = status.canonical_reason().unwrap_or("Error").to_string();
     let page = pages::ErrorPage {
@@ -86,7 +108,10 @@ pub async fn render_error_pages(State(state): State<AppState>, req: Request, nex
             Body::from("error")
         }
     };
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, body)
 }

@@ -3,7 +3,7 @@
 use crate::config::LoadedConfig;
 use crate::email::{Mailer, outbox};
 use crate::middleware::{panic_response, record_route, render_error_pages, track_request};
-use crate::routes::{docs, health, request_access, site, static_files};
+use crate::routes::{self, Prerendered, health, request_access, static_files};
 use crate::security::csrf::Csrf;
 use crate::security::headers::security_headers;
 use crate::security::rate_limit::RateLimiter;
@@ -29,11 +29,14 @@ use tower_http::timeout::TimeoutLayer;
 pub fn router(state: AppState) -> Router {
     let s = &state.settings.server;
     let routes = Router::new()
-        .route("/", get(site::show_home))
-        .route("/pricing", get(site::show_pricing))
-        .route("/request-access", get(request_access::show_request_access).post(request_access::create_lead))
-        .route("/docs", get(docs::list_docs))
-        .route("/docs/{slug}", get(docs::show_doc))
+        .route("/", get(routes::show_home))
+        .route("/pricing", get(routes::show_pricing))
+        .route(
+            "/request-access",
+            get(request_access::show_request_access).post(request_access::create_lead),
+        )
+        .route("/docs", get(routes::list_docs))
+        .route("/docs/{slug}", get(routes::show_doc))
         .route("/static/{name}", get(static_files::serve_static))
         .route("/favicon.ico", get(static_files::favicon))
         .route("/robots.txt", get(static_files::robots))
@@ -45,14 +48,21 @@ pub fn router(state: AppState) -> Router {
     let mut app = routes
         .fallback(|| async { StatusCode::NOT_FOUND })
         .layer(RequestBodyLimitLayer::new(s.body_limit_bytes as usize))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(s.request_timeout_secs)))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(s.request_timeout_secs),
+        ))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), render_error_pages))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            render_error_pages,
+        ))
         .layer(CompressionLayer::new());
     for (name, value) in security_headers(state.environment.is_production()) {
         app = app.layer(SetResponseHeaderLayer::if_not_present(name, value));
     }
-    app.layer(axum::middleware::from_fn(track_request)).with_state(state)
+    app.layer(axum::middleware::from_fn(track_request))
+        .with_state(state)
 }
 
 /// A bound, ready-to-run server.
@@ -70,11 +80,14 @@ impl Application {
         let settings = config.settings;
         let db = crate::db::migrate(&settings.database).await?;
         let site = crate::site::Site::load(&settings)?;
+        let pages = Prerendered::build(&site, &settings).context("rendering the site's pages")?;
         let mailer = Arc::new(Mailer::from_settings(&settings.email)?);
         let key = match &settings.security.session_key {
             Some(k) => k.expose().as_bytes().to_vec(),
             None => {
-                tracing::warn!("security.session_key is not set; using a random key (forms break across restarts)");
+                tracing::warn!(
+                    "security.session_key is not set; using a random key (forms break across restarts)"
+                );
                 let mut k = vec![0u8; 32];
                 rand::rng().fill_bytes(&mut k);
                 k
@@ -90,7 +103,9 @@ impl Application {
             outbox_wake.clone(),
         ));
         let addr = format!("{}:{}", settings.server.host, settings.server.port);
-        let listener = TcpListener::bind(&addr).await.with_context(|| format!("binding {addr}"))?;
+        let listener = TcpListener::bind(&addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
         let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
         let state = AppState::new(Inner {
             db,
@@ -98,11 +113,17 @@ impl Application {
             csrf: Csrf::new(&key, production),
             environment: config.environment,
             site,
+            pages,
             mailer,
             outbox_wake,
             settings,
         });
-        Ok(Self { listener, router: router(state.clone()), state, grace })
+        Ok(Self {
+            listener,
+            router: router(state.clone()),
+            state,
+            grace,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -111,16 +132,26 @@ impl Application {
 
     /// Serves until `shutdown` completes, then lets in-flight requests finish within the
     /// configured grace period.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let grace = self.grace;
         let signal = async move {
             shutdown.await;
-            tracing::info!(grace_secs = grace.as_secs(), "shutting down: draining in-flight requests");
+            tracing::info!(
+                grace_secs = grace.as_secs(),
+                "shutting down: draining in-flight requests"
+            );
             let _ = tx.send(());
         };
-        let serve = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(signal);
+        let serve = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(signal);
         let deadline = async move {
             let _ = rx.await;
             tokio::time::sleep(grace).await;

@@ -2,6 +2,7 @@
 
 use crate::config::{Environment, Settings};
 use crate::email::Mailer;
+use crate::routes::Prerendered;
 use crate::security::csrf::Csrf;
 use crate::security::rate_limit::RateLimiter;
 use crate::site::Site;
@@ -18,6 +19,8 @@ pub struct Inner {
     pub settings: Settings,
     pub environment: Environment,
     pub site: Site,
+    /// Pages rendered at start-up.
+    pub pages: Prerendered,
     pub csrf: Csrf,
     pub mailer: Arc<Mailer>,
     pub lead_limiter: RateLimiter,

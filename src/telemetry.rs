@@ -26,12 +26,15 @@ pub enum Sink {
 
 /// Installs the global subscriber. Fails if the filter is invalid or one is already set.
 pub fn init(format: LogFormat, level: &str, sink: Sink) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_new(level).map_err(|e| anyhow::anyhow!("log.level {level:?}: {e}"))?;
+    let filter =
+        EnvFilter::try_new(level).map_err(|e| anyhow::anyhow!("log.level {level:?}: {e}"))?;
     let registry = tracing_subscriber::registry().with(filter);
     match format {
         LogFormat::Pretty => {
             let ansi = matches!(sink, Sink::Stderr) && std::io::stderr().is_terminal();
-            let layer = tracing_subscriber::fmt::layer().with_ansi(ansi).with_writer(move || SinkWriter(sink.clone()));
+            let layer = tracing_subscriber::fmt::layer()
+                .with_ansi(ansi)
+                .with_writer(move || SinkWriter(sink.clone()));
             registry.with(layer).try_init()?;
         }
         LogFormat::Json | LogFormat::Llm => registry.with(LineLayer { format, sink }).try_init()?,
@@ -46,7 +49,9 @@ impl Write for SinkWriter {
         match &self.0 {
             Sink::Stderr => std::io::stderr().write(buf),
             Sink::Buffer(b) => {
-                b.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(buf);
+                b.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend_from_slice(buf);
                 Ok(buf.len())
             }
         }
@@ -82,7 +87,11 @@ impl Visit for FieldVisitor<'_> {
         self.put(f, v.into());
     }
     fn record_f64(&mut self, f: &Field, v: f64) {
-        self.put(f, serde_json::Number::from_f64((v * 1000.0).round() / 1000.0).map_or(Value::Null, Value::Number));
+        self.put(
+            f,
+            serde_json::Number::from_f64((v * 1000.0).round() / 1000.0)
+                .map_or(Value::Null, Value::Number),
+        );
     }
     fn record_bool(&mut self, f: &Field, v: bool) {
         self.put(f, v.into());
@@ -130,7 +139,10 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for LineLayer {
         }
         let mut own = Vec::new();
         event.record(&mut FieldVisitor(&mut own));
-        let msg = own.iter().position(|(k, _)| k == "message").map(|i| own.remove(i).1);
+        let msg = own
+            .iter()
+            .position(|(k, _)| k == "message")
+            .map(|i| own.remove(i).1);
         fields.extend(own);
         let meta = event.metadata();
         let ts = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
@@ -148,7 +160,13 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for LineLayer {
     }
 }
 
-fn json_line(ts: &str, level: &str, target: &str, msg: &str, fields: Vec<(String, Value)>) -> String {
+fn json_line(
+    ts: &str,
+    level: &str,
+    target: &str,
+    msg: &str,
+    fields: Vec<(String, Value)>,
+) -> String {
     let mut m = Map::new();
     m.insert("ts".into(), ts.into());
     m.insert("level".into(), level.into());
@@ -163,8 +181,17 @@ fn json_line(ts: &str, level: &str, target: &str, msg: &str, fields: Vec<(String
 }
 
 /// `ts=… lvl=… target=… msg="…" k=v …`: logfmt, quoted only where needed.
-pub fn llm_line(ts: &str, level: &str, target: &str, msg: &str, fields: &[(String, Value)]) -> String {
-    let mut s = format!("ts={ts} lvl={level} target={target} msg={}", logfmt_value(msg));
+pub fn llm_line(
+    ts: &str,
+    level: &str,
+    target: &str,
+    msg: &str,
+    fields: &[(String, Value)],
+) -> String {
+    let mut s = format!(
+        "ts={ts} lvl={level} target={target} msg={}",
+        logfmt_value(msg)
+    );
     for (k, v) in fields {
         let text = match v {
             Value::String(t) => t.clone(),
@@ -180,7 +207,9 @@ pub fn llm_line(ts: &str, level: &str, target: &str, msg: &str, fields: &[(Strin
 }
 
 fn logfmt_value(v: &str) -> String {
-    let plain = !v.is_empty() && v.chars().all(|c| c.is_ascii_graphic() && c != '"' && c != '=' && c != '\\');
+    let plain = !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_graphic() && c != '"' && c != '=' && c != '\\');
     if plain {
         return v.to_string();
     }
@@ -212,7 +241,11 @@ mod tests {
             "info",
             "fox::http",
             "request finished",
-            &[("route".into(), "/docs/{slug}".into()), ("status".into(), 200.into()), ("note".into(), "a \"b\"\nc".into())],
+            &[
+                ("route".into(), "/docs/{slug}".into()),
+                ("status".into(), 200.into()),
+                ("note".into(), "a \"b\"\nc".into()),
+            ],
         );
         assert_eq!(
             line,
@@ -222,7 +255,16 @@ mod tests {
 
     #[test]
     fn json_lines_put_fixed_keys_first() {
-        let line = json_line("t", "warn", "x", "m", vec![("k".into(), 1.into()), ("msg".into(), "ignored".into())]);
-        assert_eq!(line, "{\"ts\":\"t\",\"level\":\"warn\",\"target\":\"x\",\"msg\":\"m\",\"k\":1}\n");
+        let line = json_line(
+            "t",
+            "warn",
+            "x",
+            "m",
+            vec![("k".into(), 1.into()), ("msg".into(), "ignored".into())],
+        );
+        assert_eq!(
+            line,
+            "{\"ts\":\"t\",\"level\":\"warn\",\"target\":\"x\",\"msg\":\"m\",\"k\":1}\n"
+        );
     }
 }

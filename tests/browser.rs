@@ -18,7 +18,11 @@ impl Drop for Driver {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn start_chromedriver() -> (Driver, String) {
@@ -43,7 +47,9 @@ async fn start_chromedriver() -> (Driver, String) {
 async fn click(c: &fantoccini::Client, css: &str) {
     let el = c.find(Locator::Css(css)).await.unwrap();
     let arg = serde_json::to_value(&el).unwrap();
-    c.execute("arguments[0].scrollIntoView({block: 'center'});", vec![arg]).await.unwrap();
+    c.execute("arguments[0].scrollIntoView({block: 'center'});", vec![arg])
+        .await
+        .unwrap();
     el.click().await.unwrap();
 }
 
@@ -57,7 +63,8 @@ fn screenshots_dir() -> PathBuf {
 async fn visitor_requests_access_in_a_real_browser() {
     let app = spawn_app().await;
     let (_driver, driver_url) = start_chromedriver().await;
-    let profile = std::env::temp_dir().join(format!("fox-chrome-{}", uuid::Uuid::new_v4().simple()));
+    let profile =
+        std::env::temp_dir().join(format!("fox-chrome-{}", uuid::Uuid::new_v4().simple()));
     let caps = serde_json::json!({
         "browserName": "chrome",
         "goog:chromeOptions": {
@@ -88,14 +95,25 @@ async fn visitor_requests_access_in_a_real_browser() {
     assert!(c.title().await.unwrap().contains("Fox ML Infrastructure"));
     shot("01-home.png").await;
 
-    c.find(Locator::Css("header a[href='/pricing']")).await.unwrap().click().await.unwrap();
-    c.wait().for_url(&url::Url::parse(&app.url("/pricing")).unwrap()).await.unwrap();
+    c.find(Locator::Css("header a[href='/pricing']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_url(&url::Url::parse(&app.url("/pricing")).unwrap())
+        .await
+        .unwrap();
     let pricing = c.source().await.unwrap();
     assert!(pricing.contains("Desk") && pricing.contains("Enterprise"));
     shot("02-pricing.png").await;
 
     click(&c, "a[href='/request-access?tier=desk']").await;
-    c.wait().for_element(Locator::Css("form[action='/request-access']")).await.unwrap();
+    c.wait()
+        .for_element(Locator::Css("form[action='/request-access']"))
+        .await
+        .unwrap();
     shot("03-request-access.png").await;
 
     // Submitting with a bad email shows the error next to the field, keeping the input.
@@ -111,26 +129,59 @@ async fn visitor_requests_access_in_a_real_browser() {
     fill("input[name='email']", "grace-at-navy").await;
     fill("input[name='company']", "Compiler Capital").await;
     fill("input[name='role']", "Head of research").await;
-    fill("textarea[name='use_case']", "Target ranking on 5-minute bars").await;
-    c.find(Locator::Css("select[name='team_size']")).await.unwrap().select_by_value("6-20").await.unwrap();
+    fill(
+        "textarea[name='use_case']",
+        "Target ranking on 5-minute bars",
+    )
+    .await;
+    c.find(Locator::Css("select[name='team_size']"))
+        .await
+        .unwrap()
+        .select_by_value("6-20")
+        .await
+        .unwrap();
     click(&c, "form[action='/request-access'] button[type='submit']").await;
-    c.wait().for_element(Locator::Id("email-error")).await.unwrap();
-    let value = c.find(Locator::Css("input[name='company']")).await.unwrap().prop("value").await.unwrap();
+    c.wait()
+        .for_element(Locator::Id("email-error"))
+        .await
+        .unwrap();
+    let value = c
+        .find(Locator::Css("input[name='company']"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
     assert_eq!(value.as_deref(), Some("Compiler Capital"));
     shot("04-request-access-error.png").await;
 
     fill("input[name='email']", "grace@compiler.example").await;
     click(&c, "form[action='/request-access'] button[type='submit']").await;
-    c.wait().for_element(Locator::XPath("//*[contains(text(), 'Grace')]")).await.unwrap();
+    c.wait()
+        .for_element(Locator::XPath("//*[contains(text(), 'Grace')]"))
+        .await
+        .unwrap();
     let done = c.source().await.unwrap();
     assert!(done.contains("Thanks, Grace"), "confirmation page");
     shot("05-confirmation.png").await;
     c.close().await.unwrap();
 
-    let stored: (String, String) = sqlx::query_as("SELECT company, tier FROM leads").fetch_one(&app.db).await.unwrap();
+    let stored: (String, String) = sqlx::query_as("SELECT company, tier FROM leads")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
     assert_eq!(stored, ("Compiler Capital".into(), "desk".into()));
-    for f in ["01-home.png", "02-pricing.png", "03-request-access.png", "04-request-access-error.png", "05-confirmation.png"] {
-        assert!(shots.join(f).metadata().unwrap().len() > 10_000, "{f} has content");
+    for f in [
+        "01-home.png",
+        "02-pricing.png",
+        "03-request-access.png",
+        "04-request-access-error.png",
+        "05-confirmation.png",
+    ] {
+        assert!(
+            shots.join(f).metadata().unwrap().len() > 10_000,
+            "{f} has content"
+        );
     }
     let _ = std::fs::remove_dir_all(profile);
 }

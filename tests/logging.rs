@@ -16,7 +16,12 @@ const USE_CASE: &str = "Confidential alpha research on mid-cap momentum";
 #[tokio::test]
 async fn a_full_request_cycle_logs_no_secrets_or_personal_data() {
     let buffer = Arc::new(Mutex::new(Vec::new()));
-    telemetry::init(LogFormat::Json, "debug,sqlx=debug,hyper=info,h2=info", Sink::Buffer(buffer.clone())).unwrap();
+    telemetry::init(
+        LogFormat::Json,
+        "debug,sqlx=debug,hyper=info,h2=info",
+        Sink::Buffer(buffer.clone()),
+    )
+    .unwrap();
 
     let app = spawn_app_with(|s| {
         s.email.smtp.password = Some(Secret::new(SMTP_PASSWORD));
@@ -31,7 +36,14 @@ async fn a_full_request_cycle_logs_no_secrets_or_personal_data() {
     let mut form = valid_lead(&token);
     form.iter_mut().find(|(k, _)| *k == "email").unwrap().1 = EMAIL.into();
     form.iter_mut().find(|(k, _)| *k == "use_case").unwrap().1 = USE_CASE.into();
-    let res = app.client.post(app.url("/request-access")).header("x-request-id", "cycle-42").form(&as_pairs(&form)).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/request-access"))
+        .header("x-request-id", "cycle-42")
+        .form(&as_pairs(&form))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     app.wait_for_emails(1).await;
     // A failing request too: its error path must not leak either.
@@ -44,15 +56,36 @@ async fn a_full_request_cycle_logs_no_secrets_or_personal_data() {
         .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("each line is JSON"))
         .filter(|v| v["msg"] == "request finished")
         .collect();
-    let post = finished.iter().find(|v| v["method"] == "POST").expect("the POST was logged");
+    let post = finished
+        .iter()
+        .find(|v| v["method"] == "POST")
+        .expect("the POST was logged");
     assert_eq!(post["request_id"], "cycle-42");
     assert_eq!(post["route"], "/request-access");
     assert_eq!(post["status"], 200);
     assert!(post["latency_ms"].is_number());
-    assert!(finished.iter().any(|v| v["route"] == "/docs/{slug}" && v["status"] == 404));
-    assert!(logs.contains("\"msg\":\"lead stored\""), "the lead event is there");
+    assert!(
+        finished
+            .iter()
+            .any(|v| v["route"] == "/docs/{slug}" && v["status"] == 404)
+    );
+    assert!(
+        logs.contains("\"msg\":\"lead stored\""),
+        "the lead event is there"
+    );
 
-    for needle in [SMTP_PASSWORD, STRIPE_KEY, DB_PASSWORD, SESSION_KEY, EMAIL, "secret-fund", USE_CASE, &token, "Ada Lovelace", "sales@foxml.localhost"] {
+    for needle in [
+        SMTP_PASSWORD,
+        STRIPE_KEY,
+        DB_PASSWORD,
+        SESSION_KEY,
+        EMAIL,
+        "secret-fund",
+        USE_CASE,
+        &token,
+        "Ada Lovelace",
+        "sales@foxml.localhost",
+    ] {
         assert!(!logs.contains(needle), "logs leak {needle:?}");
     }
 }

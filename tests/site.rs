@@ -7,14 +7,64 @@ use common::*;
 async fn every_page_renders_its_key_content() {
     let app = spawn_app().await;
     let cases: &[(&str, &[&str])] = &[
-        ("/", &["Fox ML Infrastructure", "<svg", "Leakage scan", "Purged walk-forward", "/pricing", "/request-access", "/docs"]),
-        ("/pricing", &["Evaluation", "Researcher", "$490", "Desk", "$1,900", "Enterprise", "Contact Sales", "<table", "Concurrent jobs"]),
-        ("/request-access", &["name=\"csrf_token\"", "name=\"email\"", "name=\"team_size\"", "name=\"use_case\"", "name=\"website\"", "<label"]),
-        ("/docs", &["Getting started", "Configuration reference", "Glossary"]),
+        (
+            "/",
+            &[
+                "Fox ML Infrastructure",
+                "<svg",
+                "Leakage scan",
+                "Purged walk-forward",
+                "/pricing",
+                "/request-access",
+                "/docs",
+            ],
+        ),
+        (
+            "/pricing",
+            &[
+                "Evaluation",
+                "Researcher",
+                "$490",
+                "Desk",
+                "$1,900",
+                "Enterprise",
+                "Contact Sales",
+                "<table",
+                "Concurrent jobs",
+            ],
+        ),
+        (
+            "/request-access",
+            &[
+                "name=\"csrf_token\"",
+                "name=\"email\"",
+                "name=\"team_size\"",
+                "name=\"use_case\"",
+                "name=\"website\"",
+                "<label",
+            ],
+        ),
+        (
+            "/docs",
+            &["Getting started", "Configuration reference", "Glossary"],
+        ),
         ("/healthz", &["ok"]),
         ("/readyz", &["\"status\":\"ready\""]),
-        ("/robots.txt", &["Sitemap: http://127.0.0.1:8080/sitemap.xml", "Disallow: /api/"]),
-        ("/sitemap.xml", &["<urlset", "http://127.0.0.1:8080/pricing", "http://127.0.0.1:8080/docs/glossary"]),
+        (
+            "/robots.txt",
+            &[
+                "Sitemap: http://127.0.0.1:8080/sitemap.xml",
+                "Disallow: /api/",
+            ],
+        ),
+        (
+            "/sitemap.xml",
+            &[
+                "<urlset",
+                "http://127.0.0.1:8080/pricing",
+                "http://127.0.0.1:8080/docs/glossary",
+            ],
+        ),
     ];
     for (path, needles) in cases {
         let res = app.get(path).await;
@@ -30,10 +80,19 @@ async fn every_page_renders_its_key_content() {
 async fn pricing_without_stripe_points_to_request_access() {
     let app = spawn_app().await;
     let body = app.get("/pricing").await.text().await.unwrap();
-    assert!(body.contains("/request-access?tier=researcher"), "self-serve tiers lead to Request Access until checkout is on");
+    assert!(
+        body.contains("/request-access?tier=researcher"),
+        "self-serve tiers lead to Request Access until checkout is on"
+    );
     assert!(body.contains("/request-access?tier=enterprise"));
-    assert!(!body.contains("/checkout/"), "no checkout links without Stripe");
-    assert!(body.contains("not available"), "the page says online checkout is unavailable");
+    assert!(
+        !body.contains("/checkout/"),
+        "no checkout links without Stripe"
+    );
+    assert!(
+        body.contains("not available"),
+        "the page says online checkout is unavailable"
+    );
 }
 
 #[tokio::test]
@@ -45,13 +104,32 @@ async fn each_docs_page_has_title_toc_sidebar_and_neighbours() {
         let res = app.get(&format!("/docs/{}", doc.slug)).await;
         assert_eq!(res.status(), 200, "{}", doc.slug);
         let body = res.text().await.unwrap();
-        assert!(body.contains(&format!("<h1>{}</h1>", doc.title)) || body.contains(&doc.title), "{} title", doc.slug);
-        assert!(body.contains("aria-current=\"page\""), "{} sidebar marks the current page", doc.slug);
+        assert!(
+            body.contains(&format!("<h1>{}</h1>", doc.title)) || body.contains(&doc.title),
+            "{} title",
+            doc.slug
+        );
+        assert!(
+            body.contains("aria-current=\"page\""),
+            "{} sidebar marks the current page",
+            doc.slug
+        );
         if let Some(first) = doc.toc.first() {
-            assert!(body.contains(&format!("href=\"#{}\"", first.id)), "{} has a table of contents", doc.slug);
+            assert!(
+                body.contains(&format!("href=\"#{}\"", first.id)),
+                "{} has a table of contents",
+                doc.slug
+            );
         }
         if i + 1 < lib.pages.len() {
-            assert!(body.contains(&format!("href=\"/docs/{}\" rel=\"next\"", lib.pages[i + 1].slug)), "{} links next", doc.slug);
+            assert!(
+                body.contains(&format!(
+                    "href=\"/docs/{}\" rel=\"next\"",
+                    lib.pages[i + 1].slug
+                )),
+                "{} links next",
+                doc.slug
+            );
         }
     }
 }
@@ -71,36 +149,75 @@ async fn unknown_docs_and_traversal_give_the_site_404() {
     ] {
         let (status, body) = raw_get(&app.address, path).await;
         assert_eq!(status, 404, "{path}");
-        assert!(body.to_ascii_lowercase().contains("content-type: text/html"), "{path}");
-        assert!(body.contains("404") && body.contains("Fox ML Infrastructure"), "{path} renders the site's 404 page");
-        assert!(!body.contains("[package]") && !body.contains("fn main"), "{path} must not leak files");
+        assert!(
+            body.to_ascii_lowercase()
+                .contains("content-type: text/html"),
+            "{path}"
+        );
+        assert!(
+            body.contains("404") && body.contains("Fox ML Infrastructure"),
+            "{path} renders the site's 404 page"
+        );
+        assert!(
+            !body.contains("[package]") && !body.contains("fn main"),
+            "{path} must not leak files"
+        );
     }
 }
 
 #[tokio::test]
 async fn security_headers_are_on_every_response() {
     let app = spawn_app().await;
-    for path in ["/", "/pricing", "/docs/glossary", "/nowhere", "/healthz", "/static/site.css"] {
+    for path in [
+        "/",
+        "/pricing",
+        "/docs/glossary",
+        "/nowhere",
+        "/healthz",
+        "/static/site.css",
+    ] {
         let res = app.get(path).await;
         let h = res.headers();
         let csp = h["content-security-policy"].to_str().unwrap();
-        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'none'"), "{path}: {csp}");
+        assert!(
+            csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'none'"),
+            "{path}: {csp}"
+        );
         assert!(!csp.contains("unsafe-inline"));
         assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
-        assert_eq!(h["referrer-policy"], "strict-origin-when-cross-origin", "{path}");
+        assert_eq!(
+            h["referrer-policy"], "strict-origin-when-cross-origin",
+            "{path}"
+        );
         assert_eq!(h["x-frame-options"], "DENY", "{path}");
-        assert!(h.get("strict-transport-security").is_none(), "no HSTS outside production");
+        assert!(
+            h.get("strict-transport-security").is_none(),
+            "no HSTS outside production"
+        );
     }
 }
 
 #[tokio::test]
 async fn pages_have_no_inline_scripts_or_styles() {
     let app = spawn_app().await;
-    for path in ["/", "/pricing", "/request-access", "/docs", "/docs/getting-started", "/nowhere"] {
+    for path in [
+        "/",
+        "/pricing",
+        "/request-access",
+        "/docs",
+        "/docs/getting-started",
+        "/nowhere",
+    ] {
         let body = app.get(path).await.text().await.unwrap();
         assert!(!body.contains("<script"), "{path} has a script");
-        assert!(!body.contains("style=\""), "{path} has an inline style (blocked by the CSP)");
-        assert!(!body.contains("<style"), "{path} has a style block (blocked by the CSP)");
+        assert!(
+            !body.contains("style=\""),
+            "{path} has an inline style (blocked by the CSP)"
+        );
+        assert!(
+            !body.contains("<style"),
+            "{path} has a style block (blocked by the CSP)"
+        );
     }
 }
 
@@ -109,13 +226,32 @@ async fn request_ids_are_generated_or_echoed() {
     let app = spawn_app().await;
     let res = app.get("/healthz").await;
     let id = res.headers()["x-request-id"].to_str().unwrap().to_string();
-    assert!(uuid::Uuid::parse_str(&id).is_ok(), "generated id is a UUID: {id}");
+    assert!(
+        uuid::Uuid::parse_str(&id).is_ok(),
+        "generated id is a UUID: {id}"
+    );
 
-    let res = app.client.get(app.url("/healthz")).header("x-request-id", "trace-abc-123").send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "trace-abc-123")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.headers()["x-request-id"], "trace-abc-123");
 
-    let res = app.client.get(app.url("/healthz")).header("x-request-id", "bad id\twith spaces").send().await.unwrap();
-    assert_ne!(res.headers()["x-request-id"], "bad id\twith spaces", "unsafe ids are replaced");
+    let res = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "bad id\twith spaces")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(
+        res.headers()["x-request-id"],
+        "bad id\twith spaces",
+        "unsafe ids are replaced"
+    );
 }
 
 #[tokio::test]
@@ -124,22 +260,44 @@ async fn static_assets_are_fingerprinted_and_cached_long() {
     let home = app.get("/").await.text().await.unwrap();
     let start = home.find("/static/site.").expect("stylesheet link");
     let href = &home[start..start + home[start..].find('"').unwrap()];
-    assert!(href.ends_with(".css") && href.len() > "/static/site.css".len(), "{href}");
+    assert!(
+        href.ends_with(".css") && href.len() > "/static/site.css".len(),
+        "{href}"
+    );
     let res = app.get(href).await;
     assert_eq!(res.status(), 200);
-    assert_eq!(res.headers()["cache-control"], "public, max-age=31536000, immutable");
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
+    assert_eq!(
+        res.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
     let plain = app.get("/static/site.css").await;
     assert_eq!(plain.headers()["cache-control"], "public, max-age=300");
     let fav = app.get("/favicon.ico").await;
     assert_eq!(fav.status(), 308);
-    assert!(fav.headers()["location"].to_str().unwrap().starts_with("/static/favicon."));
+    assert!(
+        fav.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/static/favicon.")
+    );
 }
 
 #[tokio::test]
 async fn responses_are_compressed_when_asked() {
     let app = spawn_app().await;
-    let res = app.client.get(app.url("/pricing")).header("accept-encoding", "gzip").send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/pricing"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.headers()["content-encoding"], "gzip");
 }
 
@@ -147,7 +305,14 @@ async fn responses_are_compressed_when_asked() {
 async fn oversized_bodies_are_refused() {
     let app = spawn_app().await;
     let big = "x".repeat(2 * 1024 * 1024);
-    let res = app.client.post(app.url("/request-access")).header("content-type", "application/x-www-form-urlencoded").body(big).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/request-access"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 413);
     assert!(res.text().await.unwrap().contains("larger than we accept"));
 }
@@ -158,5 +323,9 @@ async fn readyz_reports_an_unreachable_database() {
     app.db.close().await;
     let res = app.get("/readyz").await;
     assert_eq!(res.status(), 503);
-    assert_eq!(app.get("/healthz").await.status(), 200, "liveness does not depend on the database");
+    assert_eq!(
+        app.get("/healthz").await.status(),
+        200,
+        "liveness does not depend on the database"
+    );
 }

@@ -15,7 +15,11 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(path: &str, reason: String) -> Self {
-        Self { path: path.to_string(), reason, blame: path.to_string() }
+        Self {
+            path: path.to_string(),
+            reason,
+            blame: path.to_string(),
+        }
     }
 }
 
@@ -69,7 +73,10 @@ impl<'a> Checker<'a> {
     fn non_null_branch(&self, node: &'a Value) -> &'a Value {
         let node = self.resolve(node);
         if let Some(Value::Array(branches)) = node.get("anyOf") {
-            if let Some(b) = branches.iter().find(|b| b.get("type") != Some(&Value::String("null".into()))) {
+            if let Some(b) = branches
+                .iter()
+                .find(|b| b.get("type") != Some(&Value::String("null".into())))
+            {
                 return self.resolve(b);
             }
         }
@@ -82,10 +89,17 @@ impl<'a> Checker<'a> {
 
         if let Some(Value::Array(branches)) = schema.get("anyOf").or_else(|| schema.get("oneOf")) {
             // A unit enum with documented variants: `oneOf: [{const: "a"}, ...]`.
-            let consts: Vec<&Value> = branches.iter().filter_map(|b| self.resolve(b).get("const")).collect();
+            let consts: Vec<&Value> = branches
+                .iter()
+                .filter_map(|b| self.resolve(b).get("const"))
+                .collect();
             if consts.len() == branches.len() {
                 if !consts.contains(&v) {
-                    push(format!("expected one of {}, got {}", list(&consts), kind(v)));
+                    push(format!(
+                        "expected one of {}, got {}",
+                        list(&consts),
+                        kind(v)
+                    ));
                 }
                 return;
             }
@@ -108,7 +122,11 @@ impl<'a> Checker<'a> {
 
         if let Some(Value::Array(allowed)) = schema.get("enum") {
             if !allowed.contains(v) {
-                push(format!("expected one of {}, got {}", list(&allowed.iter().collect::<Vec<_>>()), kind(v)));
+                push(format!(
+                    "expected one of {}, got {}",
+                    list(&allowed.iter().collect::<Vec<_>>()),
+                    kind(v)
+                ));
             }
             return;
         }
@@ -124,22 +142,41 @@ impl<'a> Checker<'a> {
         let main = types.iter().copied().find(|t| *t != "null").unwrap_or("");
         match main {
             "integer" => {
-                let (min, max) = (schema.get("minimum").and_then(Value::as_f64), schema.get("maximum").and_then(Value::as_f64));
-                let ok = v.as_i64().map(|n| n as f64).or_else(|| v.as_u64().map(|n| n as f64));
+                let (min, max) = (
+                    schema.get("minimum").and_then(Value::as_f64),
+                    schema.get("maximum").and_then(Value::as_f64),
+                );
+                let ok = v
+                    .as_i64()
+                    .map(|n| n as f64)
+                    .or_else(|| v.as_u64().map(|n| n as f64));
                 match ok {
                     Some(n) if min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m) => {}
-                    _ => push(format!("expected {}, got {}", describe_range("an integer", min, max), kind(v))),
+                    _ => push(format!(
+                        "expected {}, got {}",
+                        describe_range("an integer", min, max),
+                        kind(v)
+                    )),
                 }
             }
             "number" => {
-                let (min, max) = (schema.get("minimum").and_then(Value::as_f64), schema.get("maximum").and_then(Value::as_f64));
+                let (min, max) = (
+                    schema.get("minimum").and_then(Value::as_f64),
+                    schema.get("maximum").and_then(Value::as_f64),
+                );
                 match v.as_f64() {
                     Some(n) if min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m) => {}
-                    _ => push(format!("expected {}, got {}", describe_range("a number", min, max), kind(v))),
+                    _ => push(format!(
+                        "expected {}, got {}",
+                        describe_range("a number", min, max),
+                        kind(v)
+                    )),
                 }
             }
             "string" if !v.is_string() => push(format!("expected a string, got {}", kind(v))),
-            "boolean" if !v.is_boolean() => push(format!("expected true or false, got {}", kind(v))),
+            "boolean" if !v.is_boolean() => {
+                push(format!("expected true or false, got {}", kind(v)))
+            }
             "array" => match v.as_array() {
                 Some(items) => {
                     if let Some(item_schema) = schema.get("items") {
@@ -154,21 +191,38 @@ impl<'a> Checker<'a> {
                 Some(map) => self.object(map, schema, path, out),
                 None => push(format!("expected a mapping, got {}", kind(v))),
             },
-            "" if types.contains(&"null") => push(format!("expected nothing (null), got {}", kind(v))),
+            "" if types.contains(&"null") => {
+                push(format!("expected nothing (null), got {}", kind(v)))
+            }
             _ => {}
         }
     }
 
-    fn object(&self, map: &serde_json::Map<String, Value>, schema: &'a Value, path: &str, out: &mut Vec<Problem>) {
+    fn object(
+        &self,
+        map: &serde_json::Map<String, Value>,
+        schema: &'a Value,
+        path: &str,
+        out: &mut Vec<Problem>,
+    ) {
         let empty = serde_json::Map::new();
-        let props = schema.get("properties").and_then(Value::as_object).unwrap_or(&empty);
+        let props = schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
         let closed = schema.get("additionalProperties") == Some(&Value::Bool(false));
         for (k, child) in map {
             match props.get(k) {
                 Some(s) => self.node(child, s, &join(path, k), out),
                 None if closed => {
-                    let hint = closest(k, props.keys()).map(|s| format!(" (did you mean \"{s}\"?)")).unwrap_or_default();
-                    out.push(Problem { path: path.to_string(), reason: format!("unknown key \"{k}\"{hint}"), blame: join(path, k) });
+                    let hint = closest(k, props.keys())
+                        .map(|s| format!(" (did you mean \"{s}\"?)"))
+                        .unwrap_or_default();
+                    out.push(Problem {
+                        path: path.to_string(),
+                        reason: format!("unknown key \"{k}\"{hint}"),
+                        blame: join(path, k),
+                    });
                 }
                 None => {}
             }
@@ -194,7 +248,11 @@ fn describe_range(what: &str, min: Option<f64>, max: Option<f64>) -> String {
 }
 
 fn list(values: &[&Value]) -> String {
-    values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
+    values
+        .iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The known key most like `key`, if any is close enough to be a likely typo.
@@ -227,20 +285,32 @@ mod tests {
     #[test]
     fn reports_every_problem_with_paths() {
         let v = json!({"sever": 1, "server": {"port": "abc", "prot": 2}, "fmt": "c", "opt": {"port": 0}});
-        let mut got: Vec<String> = check(&v, &root()).into_iter().map(|p| format!("{}: {}", p.path, p.reason)).collect();
+        let mut got: Vec<String> = check(&v, &root())
+            .into_iter()
+            .map(|p| format!("{}: {}", p.path, p.reason))
+            .collect();
         got.sort();
-        assert_eq!(got, vec![
-            ": unknown key \"sever\" (did you mean \"server\"?)",
-            "fmt: expected one of \"a\", \"b\", got \"c\"",
-            "opt.port: expected an integer between 1 and 65535, got 0",
-            "server.port: expected an integer between 1 and 65535, got \"abc\"",
-            "server: unknown key \"prot\" (did you mean \"port\"?)",
-        ]);
+        assert_eq!(
+            got,
+            vec![
+                ": unknown key \"sever\" (did you mean \"server\"?)",
+                "fmt: expected one of \"a\", \"b\", got \"c\"",
+                "opt.port: expected an integer between 1 and 65535, got 0",
+                "server.port: expected an integer between 1 and 65535, got \"abc\"",
+                "server: unknown key \"prot\" (did you mean \"port\"?)",
+            ]
+        );
     }
 
     #[test]
     fn valid_tree_has_no_problems_and_null_fits_option() {
-        assert!(check(&json!({"server": {"port": 80}, "opt": null, "fmt": "a"}), &root()).is_empty());
+        assert!(
+            check(
+                &json!({"server": {"port": 80}, "opt": null, "fmt": "a"}),
+                &root()
+            )
+            .is_empty()
+        );
     }
 
     #[test]

@@ -17,13 +17,17 @@ pub struct Layered {
 
 impl Layered {
     pub fn new() -> Self {
-        Self { tree: Value::Object(Map::new()), origins: BTreeMap::new() }
+        Self {
+            tree: Value::Object(Map::new()),
+            origins: BTreeMap::new(),
+        }
     }
 
     /// Reads one YAML file and merges it on top. Errors are complete messages.
     pub fn add_file(&mut self, path: &Path) -> Result<(), String> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{name}: cannot read file: {e}"))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("{name}: cannot read file: {e}"))?;
         self.add_yaml(&name, &text)
     }
 
@@ -37,7 +41,12 @@ impl Layered {
         let value = match value {
             Value::Null => Value::Object(Map::new()),
             v @ Value::Object(_) => v,
-            other => return Err(format!("{source}: expected a mapping of sections at the top level, got {}", kind(&other))),
+            other => {
+                return Err(format!(
+                    "{source}: expected a mapping of sections at the top level, got {}",
+                    kind(&other)
+                ));
+            }
         };
         merge(&mut self.tree, value, "", source, &mut self.origins);
         Ok(())
@@ -46,17 +55,28 @@ impl Layered {
     /// Applies `FOX__SECTION__KEY=value` variables. `leaf_is_string` tells, for a path,
     /// whether the schema expects a string there (the raw text is kept) or not (the text is
     /// read as a YAML scalar, so `9000` becomes a number and `true` a boolean).
-    pub fn add_env<I>(&mut self, vars: I, leaf_is_string: impl Fn(&[String]) -> bool) -> Result<(), String>
+    pub fn add_env<I>(
+        &mut self,
+        vars: I,
+        leaf_is_string: impl Fn(&[String]) -> bool,
+    ) -> Result<(), String>
     where
         I: IntoIterator<Item = (String, String)>,
     {
-        let mut vars: Vec<_> = vars.into_iter().filter(|(k, _)| k.starts_with(ENV_PREFIX)).collect();
+        let mut vars: Vec<_> = vars
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+            .collect();
         vars.sort();
         for (key, raw) in vars {
-            let segments: Vec<String> =
-                key[ENV_PREFIX.len()..].split("__").map(|s| s.to_ascii_lowercase()).collect();
+            let segments: Vec<String> = key[ENV_PREFIX.len()..]
+                .split("__")
+                .map(|s| s.to_ascii_lowercase())
+                .collect();
             if segments.iter().any(String::is_empty) {
-                return Err(format!("env {key}: empty path segment (use FOX__SECTION__KEY)"));
+                return Err(format!(
+                    "env {key}: empty path segment (use FOX__SECTION__KEY)"
+                ));
             }
             let value = if leaf_is_string(&segments) {
                 Value::String(raw)
@@ -93,10 +113,20 @@ impl Layered {
 
 /// Joins a parent path and a key: `server` + `port` → `server.port`.
 pub fn join(parent: &str, key: &str) -> String {
-    if parent.is_empty() { key.to_string() } else { format!("{parent}.{key}") }
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
 }
 
-fn merge(base: &mut Value, overlay: Value, path: &str, source: &str, origins: &mut BTreeMap<String, String>) {
+fn merge(
+    base: &mut Value,
+    overlay: Value,
+    path: &str,
+    source: &str,
+    origins: &mut BTreeMap<String, String>,
+) {
     match (base, overlay) {
         (Value::Object(b), Value::Object(o)) => {
             for (k, v) in o {
@@ -123,8 +153,13 @@ fn merge(base: &mut Value, overlay: Value, path: &str, source: &str, origins: &m
 fn record(v: &Value, path: &str, source: &str, origins: &mut BTreeMap<String, String>) {
     origins.insert(path.to_string(), source.to_string());
     match v {
-        Value::Object(m) => m.iter().for_each(|(k, c)| record(c, &join(path, k), source, origins)),
-        Value::Array(a) => a.iter().enumerate().for_each(|(i, c)| record(c, &format!("{path}[{i}]"), source, origins)),
+        Value::Object(m) => m
+            .iter()
+            .for_each(|(k, c)| record(c, &join(path, k), source, origins)),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, c)| record(c, &format!("{path}[{i}]"), source, origins)),
         _ => {}
     }
 }
@@ -148,9 +183,17 @@ mod tests {
     #[test]
     fn later_layers_win_and_origins_follow() {
         let mut l = Layered::new();
-        l.add_yaml("base.yaml", "server:\n  port: 8080\n  host: a\n").unwrap();
+        l.add_yaml("base.yaml", "server:\n  port: 8080\n  host: a\n")
+            .unwrap();
         l.add_yaml("local.yaml", "server:\n  port: 9000\n").unwrap();
-        l.add_env([("FOX__SERVER__HOST".into(), "b".into()), ("OTHER".into(), "x".into())], |_| true).unwrap();
+        l.add_env(
+            [
+                ("FOX__SERVER__HOST".into(), "b".into()),
+                ("OTHER".into(), "x".into()),
+            ],
+            |_| true,
+        )
+        .unwrap();
         assert_eq!(l.tree["server"]["port"], 9000);
         assert_eq!(l.tree["server"]["host"], "b");
         assert_eq!(l.origin_of("server.port"), Some("local.yaml"));
@@ -160,10 +203,14 @@ mod tests {
     #[test]
     fn env_values_are_typed_unless_a_string_is_expected() {
         let mut l = Layered::new();
-        l.add_env([("FOX__SERVER__PORT".into(), "9000".into())], |_| false).unwrap();
+        l.add_env([("FOX__SERVER__PORT".into(), "9000".into())], |_| false)
+            .unwrap();
         assert_eq!(l.tree["server"]["port"], 9000);
         let mut l = Layered::new();
-        l.add_env([("FOX__DATABASE__PASSWORD".into(), "12345".into())], |_| true).unwrap();
+        l.add_env([("FOX__DATABASE__PASSWORD".into(), "12345".into())], |_| {
+            true
+        })
+        .unwrap();
         assert_eq!(l.tree["database"]["password"], "12345");
     }
 

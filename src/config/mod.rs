@@ -26,11 +26,16 @@ pub struct Environment(String);
 impl Environment {
     /// Parses an environment name (lower-case letters, digits, `-` and `_`).
     pub fn parse(name: &str) -> Result<Self, ConfigError> {
-        let ok = !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        let ok = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
         if ok {
             Ok(Self(name.to_string()))
         } else {
-            Err(ConfigError::one(format!("FOX_ENV: expected a name like \"local\" or \"production\", got \"{name}\"")))
+            Err(ConfigError::one(format!(
+                "FOX_ENV: expected a name like \"local\" or \"production\", got \"{name}\""
+            )))
         }
     }
     pub fn local() -> Self {
@@ -56,13 +61,20 @@ pub struct ConfigError {
 
 impl ConfigError {
     fn one(msg: String) -> Self {
-        Self { problems: vec![msg] }
+        Self {
+            problems: vec![msg],
+        }
     }
 }
 
 impl std::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "invalid configuration ({} problem{}):", self.problems.len(), if self.problems.len() == 1 { "" } else { "s" })?;
+        write!(
+            f,
+            "invalid configuration ({} problem{}):",
+            self.problems.len(),
+            if self.problems.len() == 1 { "" } else { "s" }
+        )?;
         for p in &self.problems {
             write!(f, "\n  {p}")?;
         }
@@ -83,13 +95,22 @@ pub struct LoadedConfig {
 
 /// The JSON Schema of the settings, as committed in `config/schema.json`.
 pub fn schema() -> Value {
-    let schema = schemars::generate::SchemaSettings::draft2020_12().into_generator().into_root_schema_for::<Settings>();
+    let schema = schemars::generate::SchemaSettings::draft2020_12()
+        .into_generator()
+        .into_root_schema_for::<Settings>();
     serde_json::to_value(schema).expect("the settings schema serializes")
 }
 
 /// Loads `base.yaml` and `{env}.yaml` from `dir`, then the `FOX__…` variables in `vars`.
-pub fn load(dir: &Path, env: &Environment, vars: impl IntoIterator<Item = (String, String)>) -> Result<LoadedConfig, ConfigError> {
-    let files = [dir.join("base.yaml"), dir.join(format!("{}.yaml", env.name()))];
+pub fn load(
+    dir: &Path,
+    env: &Environment,
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> Result<LoadedConfig, ConfigError> {
+    let files = [
+        dir.join("base.yaml"),
+        dir.join(format!("{}.yaml", env.name())),
+    ];
     load_layers(&files, env, vars)
 }
 
@@ -112,40 +133,66 @@ pub fn load_layers(
     if !errors.is_empty() {
         return Err(ConfigError { problems: errors });
     }
-    let vars: Vec<(String, String)> = vars.into_iter().filter(|(k, _)| k.starts_with(ENV_PREFIX)).collect();
+    let vars: Vec<(String, String)> = vars
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+        .collect();
     sources.extend(vars.iter().map(|(k, _)| format!("env {k}")));
     layered
-        .add_env(vars, |path| check::schema_at(&schema, path).is_some_and(check::accepts_string))
+        .add_env(vars, |path| {
+            check::schema_at(&schema, path).is_some_and(check::accepts_string)
+        })
         .map_err(ConfigError::one)?;
 
     let describe = |problems: Vec<Problem>| -> Vec<String> {
         problems
             .into_iter()
             .map(|p| {
-                let origin = layered.origin_of(&p.blame).map(|o| format!("{o}: ")).unwrap_or_default();
-                let path = if p.path.is_empty() { String::new() } else { format!("{}: ", p.path) };
+                let origin = layered
+                    .origin_of(&p.blame)
+                    .map(|o| format!("{o}: "))
+                    .unwrap_or_default();
+                let path = if p.path.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}: ", p.path)
+                };
                 format!("{origin}{path}{}", p.reason)
             })
             .collect()
     };
     let problems = check::check(&layered.tree, &schema);
     if !problems.is_empty() {
-        return Err(ConfigError { problems: describe(problems) });
+        return Err(ConfigError {
+            problems: describe(problems),
+        });
     }
-    let settings: Settings = serde_json::from_value(layered.tree.clone())
-        .map_err(|e| ConfigError::one(format!("configuration does not match the settings types: {e}")))?;
+    let settings: Settings = serde_json::from_value(layered.tree.clone()).map_err(|e| {
+        ConfigError::one(format!(
+            "configuration does not match the settings types: {e}"
+        ))
+    })?;
     let problems = semantic::check(&settings, env.is_production());
     if !problems.is_empty() {
-        return Err(ConfigError { problems: describe(problems) });
+        return Err(ConfigError {
+            problems: describe(problems),
+        });
     }
-    Ok(LoadedConfig { settings, environment: env.clone(), sources })
+    Ok(LoadedConfig {
+        settings,
+        environment: env.clone(),
+        sources,
+    })
 }
 
 /// The example templates written by `fox config init`, as (file name, contents).
 pub const TEMPLATES: &[(&str, &str)] = &[
     ("base.yaml", include_str!("../../config/base.yaml")),
     ("local.yaml", include_str!("../../config/local.yaml")),
-    ("production.yaml", include_str!("../../config/examples/production.yaml")),
+    (
+        "production.yaml",
+        include_str!("../../config/examples/production.yaml"),
+    ),
 ];
 
 #[cfg(test)]

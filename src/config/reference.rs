@@ -19,7 +19,10 @@ Secrets (type *secret*) should come from the environment or a secret store, neve
 committed file. In production the server refuses to start with a missing or placeholder \
 `security.session_key`, with email not going through SMTP, or with a non-https `server.public_url`.\n",
     );
-    let root_props = schema["properties"].as_object().cloned().unwrap_or_default();
+    let root_props = schema["properties"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
     for (section, node) in &root_props {
         let def = resolve(schema, node);
         let _ = write!(out, "\n## `{section}`\n\n{}\n\n", desc(node, def));
@@ -31,13 +34,22 @@ committed file. In production the server refuses to start with a missing or plac
 }
 
 fn rows(schema: &Value, obj: &Value, prefix: &str, parent_default: &Value, out: &mut String) {
-    let Some(props) = obj.get("properties").and_then(Value::as_object) else { return };
-    let required: Vec<&str> =
-        obj.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let Some(props) = obj.get("properties").and_then(Value::as_object) else {
+        return;
+    };
+    let required: Vec<&str> = obj
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
     for (key, node) in props {
         let path = format!("{prefix}.{key}");
         let target = non_null(schema, node);
-        let default = node.get("default").or_else(|| parent_default.get(key)).cloned().unwrap_or(Value::Null);
+        let default = node
+            .get("default")
+            .or_else(|| parent_default.get(key))
+            .cloned()
+            .unwrap_or(Value::Null);
         let is_object = target.get("properties").is_some();
         let items = target.get("items").map(|i| non_null(schema, i));
         let default_text = if is_object {
@@ -47,7 +59,13 @@ fn rows(schema: &Value, obj: &Value, prefix: &str, parent_default: &Value, out: 
         } else {
             show_default(&default)
         };
-        let _ = writeln!(out, "| `{path}` | {} | {} | {} |", type_name(schema, node), default_text, desc(node, target).replace('\n', " "));
+        let _ = writeln!(
+            out,
+            "| `{path}` | {} | {} | {} |",
+            type_name(schema, node),
+            default_text,
+            desc(node, target).replace('\n', " ")
+        );
         if is_object {
             rows(schema, target, &path, &default, out);
         } else if let Some(item) = items.filter(|i| i.get("properties").is_some()) {
@@ -69,13 +87,20 @@ fn resolve<'a>(schema: &'a Value, mut node: &'a Value) -> &'a Value {
 fn non_null<'a>(schema: &'a Value, node: &'a Value) -> &'a Value {
     let node = resolve(schema, node);
     match node.get("anyOf").and_then(Value::as_array) {
-        Some(b) => b.iter().find(|b| b.get("type") != Some(&Value::String("null".into()))).map_or(node, |b| resolve(schema, b)),
+        Some(b) => b
+            .iter()
+            .find(|b| b.get("type") != Some(&Value::String("null".into())))
+            .map_or(node, |b| resolve(schema, b)),
         None => node,
     }
 }
 
 fn desc(node: &Value, target: &Value) -> String {
-    node.get("description").or_else(|| target.get("description")).and_then(Value::as_str).unwrap_or("").to_string()
+    node.get("description")
+        .or_else(|| target.get("description"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
 }
 
 fn type_name(schema: &Value, node: &Value) -> String {
@@ -85,14 +110,29 @@ fn type_name(schema: &Value, node: &Value) -> String {
     let base = if t.get("writeOnly") == Some(&Value::Bool(true)) {
         "secret".to_string()
     } else if let Some(Value::Array(b)) = t.get("oneOf") {
-        let consts: Vec<String> = b.iter().filter_map(|b| b.get("const")).map(|c| format!("`{}`", c.as_str().unwrap_or(""))).collect();
+        let consts: Vec<String> = b
+            .iter()
+            .filter_map(|b| b.get("const"))
+            .map(|c| format!("`{}`", c.as_str().unwrap_or("")))
+            .collect();
         format!("one of {}", consts.join(", "))
     } else if let Some(Value::Array(e)) = t.get("enum") {
-        format!("one of {}", e.iter().map(|c| format!("`{}`", c.as_str().unwrap_or(""))).collect::<Vec<_>>().join(", "))
+        format!(
+            "one of {}",
+            e.iter()
+                .map(|c| format!("`{}`", c.as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     } else {
         let main = match t.get("type") {
             Some(Value::String(s)) => s.clone(),
-            Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).find(|s| *s != "null").unwrap_or("").to_string(),
+            Some(Value::Array(ts)) => ts
+                .iter()
+                .filter_map(Value::as_str)
+                .find(|s| *s != "null")
+                .unwrap_or("")
+                .to_string(),
             _ => "mapping".into(),
         };
         match (main.as_str(), t.get("minimum"), t.get("maximum")) {
@@ -110,7 +150,11 @@ fn type_name(schema: &Value, node: &Value) -> String {
             (m, _, _) => m.to_string(),
         }
     };
-    if optional { format!("{base} (optional)") } else { base }
+    if optional {
+        format!("{base} (optional)")
+    } else {
+        base
+    }
 }
 
 fn show_default(v: &Value) -> String {

@@ -6,7 +6,16 @@ use super::secret::Secret;
 use super::settings::{EmailTransport, PriceInterval, Purchase, Settings};
 
 /// Words that mark a value as a template placeholder rather than a real secret.
-const PLACEHOLDER_MARKERS: &[&str] = &["change-me", "changeme", "change_me", "placeholder", "example", "dev-only", "xxxx", "todo"];
+const PLACEHOLDER_MARKERS: &[&str] = &[
+    "change-me",
+    "changeme",
+    "change_me",
+    "placeholder",
+    "example",
+    "dev-only",
+    "xxxx",
+    "todo",
+];
 
 /// Shortest acceptable session key.
 pub const MIN_SESSION_KEY_LEN: usize = 32;
@@ -19,50 +28,90 @@ pub fn check(s: &Settings, production: bool) -> Vec<Problem> {
     match url::Url::parse(&s.server.public_url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
             if production && u.scheme() != "https" {
-                push("server.public_url", format!("must use https in production, got \"{}\"", s.server.public_url));
+                push(
+                    "server.public_url",
+                    format!(
+                        "must use https in production, got \"{}\"",
+                        s.server.public_url
+                    ),
+                );
             }
         }
-        _ => push("server.public_url", format!("expected an absolute http(s) URL, got \"{}\"", s.server.public_url)),
+        _ => push(
+            "server.public_url",
+            format!(
+                "expected an absolute http(s) URL, got \"{}\"",
+                s.server.public_url
+            ),
+        ),
     }
     if let Some(base) = &s.stripe.api_base {
-        if url::Url::parse(base).map(|u| u.host().is_none()).unwrap_or(true) {
-            push("stripe.api_base", format!("expected an absolute URL, got \"{base}\""));
+        if url::Url::parse(base)
+            .map(|u| u.host().is_none())
+            .unwrap_or(true)
+        {
+            push(
+                "stripe.api_base",
+                format!("expected an absolute URL, got \"{base}\""),
+            );
         }
     }
     if tracing_subscriber::EnvFilter::try_new(&s.log.level).is_err() {
-        push("log.level", format!("not a valid filter directive: \"{}\" (e.g. \"info,fox=debug\")", s.log.level));
+        push(
+            "log.level",
+            format!(
+                "not a valid filter directive: \"{}\" (e.g. \"info,fox=debug\")",
+                s.log.level
+            ),
+        );
     }
 
-    for (path, mailbox) in [("email.from", &s.email.from), ("email.sales_to", &s.email.sales_to)] {
+    for (path, mailbox) in [
+        ("email.from", &s.email.from),
+        ("email.sales_to", &s.email.sales_to),
+    ] {
         if mailbox.parse::<lettre::message::Mailbox>().is_err() {
-            push(path, format!("expected an email address such as \"Name <name@example.com>\", got \"{mailbox}\""));
+            push(
+                path,
+                format!(
+                    "expected an email address such as \"Name <name@example.com>\", got \"{mailbox}\""
+                ),
+            );
         }
     }
     match s.email.transport {
-        EmailTransport::File if production => {
-            push("email.transport", "production email must go through SMTP: set email.transport to \"smtp\"".into())
-        }
-        EmailTransport::File if s.email.file_dir.trim().is_empty() => {
-            push("email.file_dir", "must name a folder when email.transport is \"file\"".into())
-        }
-        EmailTransport::Smtp if s.email.smtp.host.trim().is_empty() => {
-            push("email.smtp.host", "must be set when email.transport is \"smtp\"".into())
-        }
+        EmailTransport::File if production => push(
+            "email.transport",
+            "production email must go through SMTP: set email.transport to \"smtp\"".into(),
+        ),
+        EmailTransport::File if s.email.file_dir.trim().is_empty() => push(
+            "email.file_dir",
+            "must name a folder when email.transport is \"file\"".into(),
+        ),
+        EmailTransport::Smtp if s.email.smtp.host.trim().is_empty() => push(
+            "email.smtp.host",
+            "must be set when email.transport is \"smtp\"".into(),
+        ),
         _ => {}
     }
 
     match &s.security.session_key {
-        Some(k) if k.expose().len() < MIN_SESSION_KEY_LEN => {
-            push("security.session_key", format!("must be at least {MIN_SESSION_KEY_LEN} characters long"))
-        }
+        Some(k) if k.expose().len() < MIN_SESSION_KEY_LEN => push(
+            "security.session_key",
+            format!("must be at least {MIN_SESSION_KEY_LEN} characters long"),
+        ),
         None if production => push(
             "security.session_key",
-            "must be set in production (e.g. FOX__SECURITY__SESSION_KEY from your secret store)".into(),
+            "must be set in production (e.g. FOX__SECURITY__SESSION_KEY from your secret store)"
+                .into(),
         ),
         _ => {}
     }
     if s.stripe.secret_key.is_some() && s.stripe.webhook_secret.is_none() {
-        push("stripe.webhook_secret", "must be set when stripe.secret_key is set, or webhooks cannot be verified".into());
+        push(
+            "stripe.webhook_secret",
+            "must be set when stripe.secret_key is set, or webhooks cannot be verified".into(),
+        );
     }
     if production {
         let secrets: [(&str, Option<&Secret>); 6] = [
@@ -75,7 +124,10 @@ pub fn check(s: &Settings, production: bool) -> Vec<Problem> {
         ];
         for (path, secret) in secrets {
             if secret.is_some_and(|v| is_placeholder(v.expose())) {
-                push(path, "is a template placeholder; production needs the real secret".into());
+                push(
+                    path,
+                    "is a template placeholder; production needs the real secret".into(),
+                );
             }
         }
     }
@@ -88,15 +140,27 @@ fn pricing(s: &Settings, p: &mut Vec<Problem>) {
     let mut push = |path: String, reason: String| p.push(Problem::new(&path, reason));
     let cur = &s.pricing.currency;
     if cur.len() != 3 || !cur.bytes().all(|b| b.is_ascii_lowercase()) {
-        push("pricing.currency".into(), format!("expected a lower-case ISO 4217 code such as \"usd\", got \"{cur}\""));
+        push(
+            "pricing.currency".into(),
+            format!("expected a lower-case ISO 4217 code such as \"usd\", got \"{cur}\""),
+        );
     }
     let mut seen = std::collections::BTreeSet::new();
     let mut highlighted = 0;
     for (i, t) in s.pricing.tiers.iter().enumerate() {
         let at = |f: &str| format!("pricing.tiers[{i}].{f}");
-        let slug_ok = !t.id.is_empty() && t.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let slug_ok = !t.id.is_empty()
+            && t.id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !slug_ok {
-            push(at("id"), format!("use lower-case letters, digits and \"-\" only, got \"{}\"", t.id));
+            push(
+                at("id"),
+                format!(
+                    "use lower-case letters, digits and \"-\" only, got \"{}\"",
+                    t.id
+                ),
+            );
         } else if !seen.insert(t.id.as_str()) {
             push(at("id"), format!("duplicate tier id \"{}\"", t.id));
         }
@@ -105,28 +169,46 @@ fn pricing(s: &Settings, p: &mut Vec<Problem>) {
         }
         highlighted += usize::from(t.highlighted);
         if t.interval == PriceInterval::Custom && t.price_cents.is_some() {
-            push(at("price_cents"), "a tier with interval \"custom\" has no fixed price; remove price_cents".into());
+            push(
+                at("price_cents"),
+                "a tier with interval \"custom\" has no fixed price; remove price_cents".into(),
+            );
         }
         if t.purchase == Purchase::Checkout {
             match t.price_cents {
                 Some(c) if c > 0 => {}
                 other => push(
                     at("price_cents"),
-                    format!("a checkout tier's price must be positive, got {}", other.map_or("none".into(), |c| c.to_string())),
+                    format!(
+                        "a checkout tier's price must be positive, got {}",
+                        other.map_or("none".into(), |c| c.to_string())
+                    ),
                 ),
             }
             if t.interval == PriceInterval::Custom {
-                push(at("interval"), "a checkout tier needs a month, year or once interval, not \"custom\"".into());
+                push(
+                    at("interval"),
+                    "a checkout tier needs a month, year or once interval, not \"custom\"".into(),
+                );
             }
             match &t.stripe_price_id {
                 Some(id) if id.starts_with("price_") => {}
-                Some(id) => push(at("stripe_price_id"), format!("expected a Stripe Price id starting with \"price_\", got \"{id}\"")),
-                None => push(at("stripe_price_id"), "a checkout tier needs the Stripe Price id it sells".into()),
+                Some(id) => push(
+                    at("stripe_price_id"),
+                    format!("expected a Stripe Price id starting with \"price_\", got \"{id}\""),
+                ),
+                None => push(
+                    at("stripe_price_id"),
+                    "a checkout tier needs the Stripe Price id it sells".into(),
+                ),
             }
         }
     }
     if highlighted > 1 {
-        push("pricing.tiers".into(), format!("at most one tier may be highlighted, {highlighted} are"));
+        push(
+            "pricing.tiers".into(),
+            format!("at most one tier may be highlighted, {highlighted} are"),
+        );
     }
 }
 

@@ -43,7 +43,10 @@ pub struct SiteSettings {
 
 impl Default for SiteSettings {
     fn default() -> Self {
-        Self { static_dir: "static".into(), docs_dir: "content/docs".into() }
+        Self {
+            static_dir: "static".into(),
+            docs_dir: "content/docs".into(),
+        }
     }
 }
 
@@ -150,7 +153,10 @@ pub struct LogSettings {
 
 impl Default for LogSettings {
     fn default() -> Self {
-        Self { format: LogFormat::Pretty, level: "info,sqlx=warn,tower_http=warn".into() }
+        Self {
+            format: LogFormat::Pretty,
+            level: "info,sqlx=warn,tower_http=warn".into(),
+        }
     }
 }
 
@@ -241,7 +247,13 @@ pub struct SmtpSettings {
 
 impl Default for SmtpSettings {
     fn default() -> Self {
-        Self { host: String::new(), port: 587, tls: SmtpTls::Starttls, username: None, password: None }
+        Self {
+            host: String::new(),
+            port: 587,
+            tls: SmtpTls::Starttls,
+            username: None,
+            password: None,
+        }
     }
 }
 
@@ -267,7 +279,12 @@ pub struct RateLimitSettings {
 
 impl Default for RateLimitSettings {
     fn default() -> Self {
-        Self { leads: RateLimitRule { max_requests: 5, window_secs: 3600 } }
+        Self {
+            leads: RateLimitRule {
+                max_requests: 5,
+                window_secs: 3600,
+            },
+        }
     }
 }
 
@@ -305,7 +322,10 @@ pub struct PricingSettings {
 
 impl Default for PricingSettings {
     fn default() -> Self {
-        Self { currency: "usd".into(), tiers: Vec::new() }
+        Self {
+            currency: "usd".into(),
+            tiers: Vec::new(),
+        }
     }
 }
 

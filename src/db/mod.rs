@@ -22,7 +22,11 @@ pub fn connect_options(s: &DatabaseSettings) -> PgConnectOptions {
         .port(s.port)
         .username(&s.username)
         .database(&s.name)
-        .ssl_mode(if s.require_ssl { PgSslMode::Require } else { PgSslMode::Prefer });
+        .ssl_mode(if s.require_ssl {
+            PgSslMode::Require
+        } else {
+            PgSslMode::Prefer
+        });
     if let Some(p) = &s.password {
         o = o.password(p.expose());
     }
@@ -52,7 +56,9 @@ pub async fn ensure_database(s: &DatabaseSettings) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot reach PostgreSQL at {}:{}", s.host, s.port))?;
     if !exists {
-        Postgres::create_database(url.expose_secret()).await.with_context(|| format!("creating database {:?}", s.name))?;
+        Postgres::create_database(url.expose_secret())
+            .await
+            .with_context(|| format!("creating database {:?}", s.name))?;
         tracing::info!(database = %s.name, "created database");
     }
     Ok(())
@@ -70,6 +76,9 @@ pub fn pool(s: &DatabaseSettings) -> PgPool {
 pub async fn migrate(s: &DatabaseSettings) -> anyhow::Result<PgPool> {
     ensure_database(s).await?;
     let pool = pool(s);
-    MIGRATOR.run(&pool).await.context("applying database migrations")?;
+    MIGRATOR
+        .run(&pool)
+        .await
+        .context("applying database migrations")?;
     Ok(pool)
 }

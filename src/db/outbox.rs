@@ -51,7 +51,10 @@ pub async fn enqueue(conn: &mut PgConnection, email: &NewEmail<'_>) -> sqlx::Res
 }
 
 /// Locks up to `limit` due messages for this transaction.
-pub async fn claim_due(tx: &mut Transaction<'_, Postgres>, limit: i64) -> sqlx::Result<Vec<QueuedEmail>> {
+pub async fn claim_due(
+    tx: &mut Transaction<'_, Postgres>,
+    limit: i64,
+) -> sqlx::Result<Vec<QueuedEmail>> {
     sqlx::query_as!(
         QueuedEmail,
         r#"SELECT id, kind, to_address, subject, body_text, body_html, attempts
@@ -75,7 +78,12 @@ pub async fn mark_sent(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<()> {
 }
 
 /// Records a failed attempt: retried at `retry_at`, or given up on when `retry_at` is `None`.
-pub async fn mark_failed(conn: &mut PgConnection, id: Uuid, error: &str, retry_at: Option<DateTime<Utc>>) -> sqlx::Result<()> {
+pub async fn mark_failed(
+    conn: &mut PgConnection,
+    id: Uuid,
+    error: &str,
+    retry_at: Option<DateTime<Utc>>,
+) -> sqlx::Result<()> {
     sqlx::query!(
         r#"UPDATE email_outbox
            SET attempts = attempts + 1, last_error = $2,

@@ -21,8 +21,14 @@ impl EmailAddress {
             && !domain.starts_with(['.', '-'])
             && !domain.ends_with(['.', '-'])
             && domain.split('.').all(|l| !l.is_empty())
-            && domain.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '-');
-        let local_ok = !local.is_empty() && local.len() <= 64 && !local.chars().any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ',');
+            && domain
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local
+                .chars()
+                .any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ',');
         if !domain_ok || !local_ok {
             return Err("Enter an email address like name@company.com.".into());
         }
@@ -51,13 +57,30 @@ mod tests {
 
     #[test]
     fn accepts_and_normalises() {
-        assert_eq!(EmailAddress::parse("  Ada.L@Example.COM ").unwrap().as_str(), "Ada.L@example.com");
+        assert_eq!(
+            EmailAddress::parse("  Ada.L@Example.COM ")
+                .unwrap()
+                .as_str(),
+            "Ada.L@example.com"
+        );
     }
 
     #[test]
     fn rejects_malformed() {
-        for bad in ["", "plain", "a@b", "a@.com", "a b@c.com", "@c.com", "a@c..com", "a@-c.com"] {
-            assert!(EmailAddress::parse(bad).is_err(), "{bad:?} should be rejected");
+        for bad in [
+            "",
+            "plain",
+            "a@b",
+            "a@.com",
+            "a b@c.com",
+            "@c.com",
+            "a@c..com",
+            "a@-c.com",
+        ] {
+            assert!(
+                EmailAddress::parse(bad).is_err(),
+                "{bad:?} should be rejected"
+            );
         }
     }
 }

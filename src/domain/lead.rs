@@ -4,8 +4,13 @@ use super::EmailAddress;
 use serde::Deserialize;
 
 /// Team sizes offered by the form (and allowed by the `leads` table).
-pub const TEAM_SIZES: &[(&str, &str)] =
-    &[("1", "Just me"), ("2-5", "2–5 people"), ("6-20", "6–20 people"), ("21-100", "21–100 people"), ("100+", "More than 100")];
+pub const TEAM_SIZES: &[(&str, &str)] = &[
+    ("1", "Just me"),
+    ("2-5", "2–5 people"),
+    ("6-20", "6–20 people"),
+    ("21-100", "21–100 people"),
+    ("100+", "More than 100"),
+];
 
 /// The form as submitted; every field optional so that a partial post still re-renders.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -62,7 +67,13 @@ pub struct NewLead {
     pub tier: String,
 }
 
-fn text(raw: &str, max: usize, required: Option<&str>, label: &str, err: &mut Option<String>) -> String {
+fn text(
+    raw: &str,
+    max: usize,
+    required: Option<&str>,
+    label: &str,
+    err: &mut Option<String>,
+) -> String {
     let v = raw.trim();
     if v.is_empty() {
         if let Some(msg) = required {
@@ -70,7 +81,10 @@ fn text(raw: &str, max: usize, required: Option<&str>, label: &str, err: &mut Op
         }
     } else if v.chars().count() > max {
         *err = Some(format!("{label} must be at most {max} characters."));
-    } else if v.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+    } else if v
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
         *err = Some(format!("{label} contains characters we cannot accept."));
     }
     v.to_string()
@@ -80,11 +94,25 @@ impl LeadInput {
     /// Validates against the tiers on offer; returns every field's problem at once.
     pub fn validate(&self, tier_ids: &[&str]) -> Result<NewLead, LeadErrors> {
         let mut e = LeadErrors::default();
-        let name = text(&self.name, 200, Some("Enter your name."), "Name", &mut e.name);
-        let company = text(&self.company, 200, Some("Enter your company or organisation."), "Company", &mut e.company);
+        let name = text(
+            &self.name,
+            200,
+            Some("Enter your name."),
+            "Name",
+            &mut e.name,
+        );
+        let company = text(
+            &self.company,
+            200,
+            Some("Enter your company or organisation."),
+            "Company",
+            &mut e.company,
+        );
         let role = text(&self.role, 200, None, "Role", &mut e.role);
         let use_case = text(&self.use_case, 5000, None, "Use case", &mut e.use_case);
-        let email = EmailAddress::parse(&self.email).map_err(|m| e.email = Some(m)).ok();
+        let email = EmailAddress::parse(&self.email)
+            .map_err(|m| e.email = Some(m))
+            .ok();
         if !TEAM_SIZES.iter().any(|(v, _)| *v == self.team_size) {
             e.team_size = Some("Choose your team size.".into());
         }
@@ -129,15 +157,37 @@ mod tests {
 
     #[test]
     fn every_bad_field_is_reported() {
-        let input = LeadInput { name: " ".into(), email: "nope".into(), team_size: "7".into(), tier: "gold".into(), ..Default::default() };
+        let input = LeadInput {
+            name: " ".into(),
+            email: "nope".into(),
+            team_size: "7".into(),
+            tier: "gold".into(),
+            ..Default::default()
+        };
         let e = input.validate(&["desk"]).unwrap_err();
-        assert!(e.name.is_some() && e.email.is_some() && e.company.is_some() && e.team_size.is_some() && e.tier.is_some());
+        assert!(
+            e.name.is_some()
+                && e.email.is_some()
+                && e.company.is_some()
+                && e.team_size.is_some()
+                && e.tier.is_some()
+        );
         assert!(e.role.is_none() && e.use_case.is_none());
     }
 
     #[test]
     fn overlong_text_is_rejected() {
-        let input = LeadInput { use_case: "x".repeat(5001), ..good() };
-        assert!(input.validate(&["desk"]).unwrap_err().use_case.unwrap().contains("5000"));
+        let input = LeadInput {
+            use_case: "x".repeat(5001),
+            ..good()
+        };
+        assert!(
+            input
+                .validate(&["desk"])
+                .unwrap_err()
+                .use_case
+                .unwrap()
+                .contains("5000")
+        );
     }
 }

@@ -26,15 +26,20 @@ impl Mailer {
         let from: Mailbox = s.from.parse().context("email.from")?;
         let transport = match s.transport {
             EmailTransport::File => {
-                std::fs::create_dir_all(&s.file_dir).with_context(|| format!("creating email.file_dir {:?}", s.file_dir))?;
+                std::fs::create_dir_all(&s.file_dir)
+                    .with_context(|| format!("creating email.file_dir {:?}", s.file_dir))?;
                 Transport::File(AsyncFileTransport::new(&s.file_dir))
             }
             EmailTransport::Smtp => {
                 let smtp = &s.smtp;
                 let mut b = match smtp.tls {
-                    SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)?,
+                    SmtpTls::Starttls => {
+                        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)?
+                    }
                     SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)?,
-                    SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
+                    SmtpTls::None => {
+                        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
+                    }
                 }
                 .port(smtp.port);
                 if let (Some(user), Some(pass)) = (&smtp.username, &smtp.password) {
@@ -47,11 +52,23 @@ impl Mailer {
     }
 
     /// Sends one message (text, plus HTML when given).
-    pub async fn send(&self, to: &str, subject: &str, text: &str, html: Option<&str>) -> anyhow::Result<()> {
+    pub async fn send(
+        &self,
+        to: &str,
+        subject: &str,
+        text: &str,
+        html: Option<&str>,
+    ) -> anyhow::Result<()> {
         let to: Mailbox = to.parse().context("recipient address")?;
-        let builder = Message::builder().from(self.from.clone()).to(to).subject(subject);
+        let builder = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject);
         let msg = match html {
-            Some(h) => builder.multipart(MultiPart::alternative_plain_html(text.to_string(), h.to_string()))?,
+            Some(h) => builder.multipart(MultiPart::alternative_plain_html(
+                text.to_string(),
+                h.to_string(),
+            ))?,
             None => builder.body(text.to_string())?,
         };
         match &self.transport {

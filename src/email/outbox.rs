@@ -14,7 +14,11 @@ const MAX_BACKOFF_SECS: i64 = 3600;
 const BATCH: i64 = 20;
 
 /// Sends what is due now; returns how many were sent.
-pub async fn process_due(pool: &PgPool, mailer: &Mailer, max_attempts: u32) -> anyhow::Result<usize> {
+pub async fn process_due(
+    pool: &PgPool,
+    mailer: &Mailer,
+    max_attempts: u32,
+) -> anyhow::Result<usize> {
     let mut sent = 0;
     loop {
         let mut tx = pool.begin().await?;
@@ -24,7 +28,15 @@ pub async fn process_due(pool: &PgPool, mailer: &Mailer, max_attempts: u32) -> a
             return Ok(sent);
         }
         for m in &batch {
-            match mailer.send(&m.to_address, &m.subject, &m.body_text, m.body_html.as_deref()).await {
+            match mailer
+                .send(
+                    &m.to_address,
+                    &m.subject,
+                    &m.body_text,
+                    m.body_html.as_deref(),
+                )
+                .await
+            {
                 Ok(()) => {
                     outbox::mark_sent(&mut tx, m.id).await?;
                     sent += 1;
@@ -32,8 +44,12 @@ pub async fn process_due(pool: &PgPool, mailer: &Mailer, max_attempts: u32) -> a
                 }
                 Err(e) => {
                     let attempts = m.attempts + 1;
-                    let retry_at = (attempts < max_attempts as i32)
-                        .then(|| Utc::now() + chrono::Duration::seconds((5i64 << attempts.min(12)).min(MAX_BACKOFF_SECS)));
+                    let retry_at = (attempts < max_attempts as i32).then(|| {
+                        Utc::now()
+                            + chrono::Duration::seconds(
+                                (5i64 << attempts.min(12)).min(MAX_BACKOFF_SECS),
+                            )
+                    });
                     // The error text comes from the transport; it names no recipient.
                     let error = format!("{e:#}");
                     outbox::mark_failed(&mut tx, m.id, &error, retry_at).await?;
@@ -49,7 +65,13 @@ pub async fn process_due(pool: &PgPool, mailer: &Mailer, max_attempts: u32) -> a
 }
 
 /// Runs until the process ends: on every `wake` and every `poll` interval.
-pub async fn run(pool: PgPool, mailer: Arc<Mailer>, max_attempts: u32, poll: Duration, wake: Arc<Notify>) {
+pub async fn run(
+    pool: PgPool,
+    mailer: Arc<Mailer>,
+    max_attempts: u32,
+    poll: Duration,
+    wake: Arc<Notify>,
+) {
     loop {
         if let Err(e) = process_due(&pool, &mailer, max_attempts).await {
             tracing::warn!(error = format!("{e:#}"), "outbox pass failed; will retry");

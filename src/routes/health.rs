@@ -1,8 +1,8 @@
 //! Liveness and readiness probes.
 
 use crate::state::AppState;
-use axum::extract::State;
 use axum::Json;
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
@@ -13,11 +13,20 @@ pub async fn healthz() -> &'static str {
 
 /// The database answers.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    match sqlx::query_scalar!("SELECT 1 AS one").fetch_one(&state.db).await {
-        Ok(_) => (StatusCode::OK, Json(json!({"status": "ready", "database": "ok"}))),
+    match sqlx::query_scalar!("SELECT 1 AS one")
+        .fetch_one(&state.db)
+        .await
+    {
+        Ok(_) => (
+            StatusCode::OK,
+            Json(json!({"status": "ready", "database": "ok"})),
+        ),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable", "database": "unreachable"})))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable", "database": "unreachable"})),
+            )
         }
     }
 }

@@ -6,11 +6,73 @@ pub mod request_access;
 pub mod site;
 pub mod static_files;
 
-use crate::error::Result;
+use crate::config::Settings;
+use crate::error::{AppError, Result};
+use crate::site::Site;
+use crate::state::AppState;
 use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
+use std::collections::HashMap;
 
 /// Renders a page template into an HTML response.
 pub fn render(page: &impl Template) -> Result<Response> {
     Ok(Html(page.render()?).into_response())
+}
+
+/// Pages whose HTML depends only on configuration and content, rendered once at start-up
+/// and served from memory.
+pub struct Prerendered {
+    pub home: Bytes,
+    pub pricing: Bytes,
+    pub docs_index: Bytes,
+    pub docs: HashMap<String, Bytes>,
+}
+
+impl Prerendered {
+    pub fn build(site: &Site, settings: &Settings) -> askama::Result<Self> {
+        let mut docs = HashMap::new();
+        for (i, d) in site.docs.pages.iter().enumerate() {
+            docs.insert(d.slug.clone(), Bytes::from(docs::page_html(site, i)?));
+        }
+        Ok(Self {
+            home: site::home_html(site)?.into(),
+            pricing: site::pricing_html(site, settings)?.into(),
+            docs_index: docs::index_html(site)?.into(),
+            docs,
+        })
+    }
+}
+
+fn html(bytes: &Bytes) -> Response {
+    let mut res = bytes.clone().into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    res
+}
+
+pub async fn show_home(State(state): State<AppState>) -> Response {
+    html(&state.pages.home)
+}
+
+pub async fn show_pricing(State(state): State<AppState>) -> Response {
+    html(&state.pages.pricing)
+}
+
+pub async fn list_docs(State(state): State<AppState>) -> Response {
+    html(&state.pages.docs_index)
+}
+
+pub async fn show_doc(State(state): State<AppState>, Path(slug): Path<String>) -> Result<Response> {
+    // Only slugs of rendered pages match: `..`, `/` and encoded paths are never looked up on disk.
+    state
+        .pages
+        .docs
+        .get(&slug)
+        .map(html)
+        .ok_or(AppError::NotFound)
 }

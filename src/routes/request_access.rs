@@ -9,11 +9,11 @@ use crate::error::{AppError, Result};
 use crate::security::{self, csrf};
 use crate::site::pages::{RequestAccessDonePage, RequestAccessPage, SelectOption};
 use crate::state::AppState;
+use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Form;
 use serde::Deserialize;
 use std::net::SocketAddr;
 
@@ -22,17 +22,30 @@ pub struct Preselect {
     tier: Option<String>,
 }
 
-fn form_page(state: &AppState, form: LeadInput, errors: LeadErrors, csrf_token: String) -> RequestAccessPage {
+fn form_page(
+    state: &AppState,
+    form: LeadInput,
+    errors: LeadErrors,
+    csrf_token: String,
+) -> RequestAccessPage {
     let tier_options = state
         .settings
         .pricing
         .tiers
         .iter()
-        .map(|t| SelectOption { value: t.id.clone(), label: t.name.clone(), selected: t.id == form.tier })
+        .map(|t| SelectOption {
+            value: t.id.clone(),
+            label: t.name.clone(),
+            selected: t.id == form.tier,
+        })
         .collect();
     let team_size_options = TEAM_SIZES
         .iter()
-        .map(|(v, l)| SelectOption { value: v.to_string(), label: l.to_string(), selected: *v == form.team_size })
+        .map(|(v, l)| SelectOption {
+            value: v.to_string(),
+            label: l.to_string(),
+            selected: *v == form.team_size,
+        })
         .collect();
     RequestAccessPage {
         layout: state.site.layout(
@@ -50,22 +63,55 @@ fn form_page(state: &AppState, form: LeadInput, errors: LeadErrors, csrf_token: 
 }
 
 /// Renders the form, issuing a CSRF cookie when the visitor has none.
-fn respond_with_form(state: &AppState, headers: &HeaderMap, status: StatusCode, form: LeadInput, errors: LeadErrors) -> Result<Response> {
-    let (token, set_cookie) = state.csrf.cookie_token(security::cookie(headers, csrf::COOKIE));
-    let mut res = render(&form_page(state, form, errors, state.csrf.form_token(&token)))?;
+fn respond_with_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    form: LeadInput,
+    errors: LeadErrors,
+) -> Result<Response> {
+    let (token, set_cookie) = state
+        .csrf
+        .cookie_token(security::cookie(headers, csrf::COOKIE));
+    let mut res = render(&form_page(
+        state,
+        form,
+        errors,
+        state.csrf.form_token(&token),
+    ))?;
     *res.status_mut() = status;
     if let Some(c) = set_cookie {
-        res.headers_mut().append(header::SET_COOKIE, HeaderValue::from_str(&c).expect("cookie is ASCII"));
+        res.headers_mut().append(
+            header::SET_COOKIE,
+            HeaderValue::from_str(&c).expect("cookie is ASCII"),
+        );
     }
     // Forms carry per-visitor tokens: never cache them.
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn show_request_access(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<Preselect>) -> Result<Response> {
-    let tier = q.tier.filter(|t| state.settings.pricing.tiers.iter().any(|x| &x.id == t)).unwrap_or_default();
-    respond_with_form(&state, &headers, StatusCode::OK, LeadInput { tier, ..Default::default() }, LeadErrors::default())
+pub async fn show_request_access(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<Preselect>,
+) -> Result<Response> {
+    let tier = q
+        .tier
+        .filter(|t| state.settings.pricing.tiers.iter().any(|x| &x.id == t))
+        .unwrap_or_default();
+    respond_with_form(
+        &state,
+        &headers,
+        StatusCode::OK,
+        LeadInput {
+            tier,
+            ..Default::default()
+        },
+        LeadErrors::default(),
+    )
 }
 
 #[tracing::instrument(skip_all)]
@@ -75,9 +121,14 @@ pub async fn create_lead(
     headers: HeaderMap,
     form: std::result::Result<Form<LeadInput>, FormRejection>,
 ) -> Result<Response> {
-    let Form(input) = form.map_err(|e| AppError::BadRequest(format!("The form could not be read: {}", e.body_text())))?;
+    let Form(input) = form.map_err(|e| {
+        AppError::BadRequest(format!("The form could not be read: {}", e.body_text()))
+    })?;
 
-    if !state.csrf.verify(security::cookie(&headers, csrf::COOKIE), &input.csrf_token) {
+    if !state
+        .csrf
+        .verify(security::cookie(&headers, csrf::COOKIE), &input.csrf_token)
+    {
         tracing::warn!("request access rejected: missing or invalid CSRF token");
         let errors = LeadErrors {
             form: Some("Your session expired or the form was not sent from this site. Please check your details and submit again.".into()),
@@ -86,23 +137,51 @@ pub async fn create_lead(
         return respond_with_form(&state, &headers, StatusCode::FORBIDDEN, input, errors);
     }
 
-    let tier_ids: Vec<&str> = state.settings.pricing.tiers.iter().map(|t| t.id.as_str()).collect();
+    let tier_ids: Vec<&str> = state
+        .settings
+        .pricing
+        .tiers
+        .iter()
+        .map(|t| t.id.as_str())
+        .collect();
     let lead = match input.validate(&tier_ids) {
         Ok(lead) => lead,
-        Err(errors) => return respond_with_form(&state, &headers, StatusCode::UNPROCESSABLE_ENTITY, input, errors),
+        Err(errors) => {
+            return respond_with_form(
+                &state,
+                &headers,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                input,
+                errors,
+            );
+        }
     };
 
-    let ip = security::client_ip(&headers, Some(peer), state.settings.server.trust_forwarded_for);
+    let ip = security::client_ip(
+        &headers,
+        Some(peer),
+        state.settings.server.trust_forwarded_for,
+    );
     let key = ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
     if let Err(retry_after_secs) = state.lead_limiter.check(&key) {
         tracing::warn!(retry_after_secs, "request access rate limited");
         return Err(AppError::TooManyRequests { retry_after_secs });
     }
 
-    let first_name = lead.name.split_whitespace().next().unwrap_or("").to_string();
+    let first_name = lead
+        .name
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_string();
     let done = |state: &AppState| {
         render(&RequestAccessDonePage {
-            layout: state.site.layout("Request received", "We received your request.", "request-access", "/request-access"),
+            layout: state.site.layout(
+                "Request received",
+                "We received your request.",
+                "request-access",
+                "/request-access",
+            ),
             first_name: first_name.clone(),
         })
     };
@@ -112,11 +191,22 @@ pub async fn create_lead(
         return done(&state);
     }
 
-    let tier_name = state.settings.pricing.tiers.iter().find(|t| t.id == lead.tier).map_or(lead.tier.clone(), |t| t.name.clone());
+    let tier_name = state
+        .settings
+        .pricing
+        .tiers
+        .iter()
+        .find(|t| t.id == lead.tier)
+        .map_or(lead.tier.clone(), |t| t.name.clone());
     let admin_url = format!("{}/admin/leads", state.site.public_url);
     let mut tx = state.db.begin().await?;
     let lead_id = db::leads::insert(&mut tx, &lead).await?;
-    let note = messages::lead_notification(&state.settings.email.sales_to, &lead, &tier_name, &admin_url);
+    let note = messages::lead_notification(
+        &state.settings.email.sales_to,
+        &lead,
+        &tier_name,
+        &admin_url,
+    );
     db::outbox::enqueue(&mut tx, &note.as_new()).await?;
     tx.commit().await?;
     state.outbox_wake.notify_one();

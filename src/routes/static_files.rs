@@ -11,12 +11,21 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Plain names may change with a deploy.
 const SHORT: &str = "public, max-age=300";
 
-pub async fn serve_static(State(state): State<AppState>, Path(name): Path<String>) -> Result<Response> {
+pub async fn serve_static(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response> {
     let (asset, fingerprinted) = state.site.assets.get(&name).ok_or(AppError::NotFound)?;
     let mut res = asset.bytes.clone().into_response();
     let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(if fingerprinted { IMMUTABLE } else { SHORT }));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(asset.content_type),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if fingerprinted { IMMUTABLE } else { SHORT }),
+    );
     Ok(res)
 }
 
@@ -34,12 +43,29 @@ pub async fn robots(State(state): State<AppState>) -> impl IntoResponse {
 
 pub async fn sitemap(State(state): State<AppState>) -> impl IntoResponse {
     let base = &state.site.public_url;
-    let mut paths: Vec<String> = vec!["/".into(), "/pricing".into(), "/request-access".into(), "/docs".into()];
-    paths.extend(state.site.docs.pages.iter().map(|p| format!("/docs/{}", p.slug)));
-    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
+    let mut paths: Vec<String> = vec![
+        "/".into(),
+        "/pricing".into(),
+        "/request-access".into(),
+        "/docs".into(),
+    ];
+    paths.extend(
+        state
+            .site
+            .docs
+            .pages
+            .iter()
+            .map(|p| format!("/docs/{}", p.slug)),
+    );
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
+    );
     for p in paths {
         xml += &format!("  <url><loc>{base}{p}</loc></url>\n");
     }
     xml += "</urlset>\n";
-    ([(header::CONTENT_TYPE, "application/xml; charset=utf-8")], xml)
+    (
+        [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+        xml,
+    )
 }

@@ -20,7 +20,10 @@ pub struct Csrf {
 
 impl Csrf {
     pub fn new(key: &[u8], secure_cookie: bool) -> Self {
-        Self { key: key.to_vec(), secure_cookie }
+        Self {
+            key: key.to_vec(),
+            secure_cookie,
+        }
     }
 
     fn mac(&self) -> Hmac<Sha256> {
@@ -37,7 +40,8 @@ impl Csrf {
         rand::rng().fill_bytes(&mut raw);
         let token = B64.encode(raw);
         let secure = if self.secure_cookie { "; Secure" } else { "" };
-        let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=86400{secure}");
+        let cookie =
+            format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=86400{secure}");
         (token, Some(cookie))
     }
 
@@ -50,7 +54,9 @@ impl Csrf {
 
     /// Whether the form's token matches the cookie (constant-time comparison).
     pub fn verify(&self, cookie_token: Option<&str>, form_token: &str) -> bool {
-        let (Some(cookie), Ok(sent)) = (cookie_token, B64.decode(form_token)) else { return false };
+        let (Some(cookie), Ok(sent)) = (cookie_token, B64.decode(form_token)) else {
+            return false;
+        };
         let mut mac = self.mac();
         mac.update(cookie.as_bytes());
         mac.verify_slice(&sent).is_ok()

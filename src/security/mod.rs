@@ -9,7 +9,11 @@ use std::net::{IpAddr, SocketAddr};
 
 /// The client address used for rate limiting: the socket peer, or the last
 /// `X-Forwarded-For` hop when the server sits behind a trusted proxy. Never logged.
-pub fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, trust_forwarded_for: bool) -> Option<IpAddr> {
+pub fn client_ip(
+    headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+    trust_forwarded_for: bool,
+) -> Option<IpAddr> {
     if trust_forwarded_for {
         let hop = headers
             .get_all("x-forwarded-for")
@@ -45,10 +49,16 @@ mod tests {
     #[test]
     fn forwarded_for_is_used_only_when_trusted() {
         let mut h = HeaderMap::new();
-        h.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.9, 198.51.100.7"));
+        h.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("203.0.113.9, 198.51.100.7"),
+        );
         let peer: SocketAddr = "127.0.0.1:5000".parse().unwrap();
         assert_eq!(client_ip(&h, Some(peer), false), Some(peer.ip()));
-        assert_eq!(client_ip(&h, Some(peer), true), Some("198.51.100.7".parse().unwrap()));
+        assert_eq!(
+            client_ip(&h, Some(peer), true),
+            Some("198.51.100.7".parse().unwrap())
+        );
     }
 
     #[test]

@@ -15,7 +15,10 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(rule: RateLimitRule) -> Self {
-        Self { rule, windows: Mutex::new(HashMap::new()) }
+        Self {
+            rule,
+            windows: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Counts one request for `key`; `Err(seconds)` tells how long until it may retry.
@@ -48,7 +51,10 @@ mod tests {
 
     #[test]
     fn limits_per_key_and_resets_after_the_window() {
-        let rl = RateLimiter::new(RateLimitRule { max_requests: 2, window_secs: 60 });
+        let rl = RateLimiter::new(RateLimitRule {
+            max_requests: 2,
+            window_secs: 60,
+        });
         let t0 = Instant::now();
         assert!(rl.check_at("a", t0).is_ok());
         assert!(rl.check_at("a", t0).is_ok());

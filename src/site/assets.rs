@@ -7,7 +7,7 @@ use std::path::Path;
 
 /// One file in memory.
 pub struct Asset {
-    pub bytes: Vec<u8>,
+    pub bytes: axum::body::Bytes,
     pub content_type: &'static str,
     /// The file's name with its content hash: `site.3f9a0c8e1b.css`.
     pub hashed_name: String,
@@ -28,7 +28,11 @@ impl Assets {
             if !path.is_file() {
                 continue;
             }
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_string();
             let bytes = std::fs::read(&path)?;
             let hash = hex(&Sha256::digest(&bytes)[..5]);
             let hashed_name = match name.rsplit_once('.') {
@@ -36,7 +40,14 @@ impl Assets {
                 None => format!("{name}.{hash}"),
             };
             a.hashed.insert(hashed_name.clone(), name.clone());
-            a.files.insert(name.clone(), Asset { bytes, content_type: content_type(&name), hashed_name });
+            a.files.insert(
+                name.clone(),
+                Asset {
+                    bytes: bytes.into(),
+                    content_type: content_type(&name),
+                    hashed_name,
+                },
+            );
         }
         Ok(a)
     }

@@ -49,9 +49,16 @@ impl Library {
             if path.extension().and_then(|e| e.to_str()) != Some("md") {
                 continue;
             }
-            let slug = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+            let slug = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_string();
             if !is_slug(&slug) {
-                bail!("{}: file names must be lower-case letters, digits and '-'", path.display());
+                bail!(
+                    "{}: file names must be lower-case letters, digits and '-'",
+                    path.display()
+                );
             }
             let text = std::fs::read_to_string(&path)?;
             pages.push(render(&slug, &text).with_context(|| path.display().to_string())?);
@@ -82,16 +89,24 @@ impl Library {
 }
 
 fn is_slug(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 100 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    !s.is_empty()
+        && s.len() <= 100
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// Splits `---\n…\n---\n` front matter from the body.
 fn split_front_matter(text: &str) -> anyhow::Result<(FrontMatter, &str)> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let Some(rest) = text.strip_prefix("---\n").or_else(|| text.strip_prefix("---\r\n")) else {
+    let Some(rest) = text
+        .strip_prefix("---\n")
+        .or_else(|| text.strip_prefix("---\r\n"))
+    else {
         bail!("missing front matter (--- title/order/section ---)");
     };
-    let end = rest.find("\n---").context("front matter is not closed with ---")?;
+    let end = rest
+        .find("\n---")
+        .context("front matter is not closed with ---")?;
     let fm: FrontMatter = serde_yaml_ng::from_str(&rest[..end]).context("front matter")?;
     let body = rest[end + 4..].trim_start_matches(['\r', '\n']);
     Ok((fm, body))
@@ -112,7 +127,10 @@ pub fn anchor(text: &str) -> String {
 
 fn render(slug: &str, text: &str) -> anyhow::Result<Doc> {
     let (fm, body) = split_front_matter(text)?;
-    let opts = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_HEADING_ATTRIBUTES | Options::ENABLE_FOOTNOTES;
+    let opts = Options::ENABLE_TABLES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_HEADING_ATTRIBUTES
+        | Options::ENABLE_FOOTNOTES;
     let events: Vec<Event> = Parser::new_ext(body, opts).collect();
     let mut out: Vec<Event> = Vec::with_capacity(events.len());
     let mut toc = Vec::new();
@@ -121,7 +139,11 @@ fn render(slug: &str, text: &str) -> anyhow::Result<Doc> {
     while i < events.len() {
         if let Event::Start(Tag::Heading { level, id, .. }) = &events[i] {
             let level = *level;
-            let close = events[i..].iter().position(|e| matches!(e, Event::End(TagEnd::Heading(_)))).map(|p| p + i).unwrap_or(events.len());
+            let close = events[i..]
+                .iter()
+                .position(|e| matches!(e, Event::End(TagEnd::Heading(_))))
+                .map(|p| p + i)
+                .unwrap_or(events.len());
             let inner = &events[i + 1..close];
             let plain: String = inner
                 .iter()
@@ -130,7 +152,10 @@ fn render(slug: &str, text: &str) -> anyhow::Result<Doc> {
                     _ => None,
                 })
                 .collect();
-            let mut id = id.as_ref().map(|s| s.to_string()).unwrap_or_else(|| anchor(&plain));
+            let mut id = id
+                .as_ref()
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| anchor(&plain));
             if id.is_empty() {
                 id = "section".into();
             }
@@ -142,7 +167,11 @@ fn render(slug: &str, text: &str) -> anyhow::Result<Doc> {
             }
             let lv = heading_number(level);
             if lv == 2 || lv == 3 {
-                toc.push(TocEntry { level: lv, id: id.clone(), text: plain.clone() });
+                toc.push(TocEntry {
+                    level: lv,
+                    id: id.clone(),
+                    text: plain.clone(),
+                });
             }
             out.push(Event::Html(format!("<h{lv} id=\"{id}\"><a class=\"anchor\" href=\"#{id}\" aria-hidden=\"true\" tabindex=\"-1\">#</a>").into()));
             out.extend(inner.iter().cloned());
@@ -160,7 +189,14 @@ fn render(slug: &str, text: &str) -> anyhow::Result<Doc> {
     }
     let mut html_out = String::with_capacity(body.len() * 2);
     html::push_html(&mut html_out, out.into_iter());
-    Ok(Doc { slug: slug.to_string(), title: fm.title, section: fm.section, order: fm.order, html: html_out, toc })
+    Ok(Doc {
+        slug: slug.to_string(),
+        title: fm.title,
+        section: fm.section,
+        order: fm.order,
+        html: html_out,
+        toc,
+    })
 }
 
 fn heading_number(l: HeadingLevel) -> u8 {
@@ -183,10 +219,19 @@ mod tests {
     #[test]
     fn renders_anchors_toc_tables_code() {
         let d = render("t", PAGE).unwrap();
-        assert_eq!((d.title.as_str(), d.order, d.section.as_str()), ("T", 3, "S"));
+        assert_eq!(
+            (d.title.as_str(), d.order, d.section.as_str()),
+            ("T", 3, "S")
+        );
         let ids: Vec<_> = d.toc.iter().map(|t| (t.level, t.id.as_str())).collect();
-        assert_eq!(ids, vec![(2, "hello-world"), (3, "sub-code"), (2, "hello-world-2")]);
-        assert!(d.html.contains("<h2 id=\"hello-world\"><a class=\"anchor\" href=\"#hello-world\""));
+        assert_eq!(
+            ids,
+            vec![(2, "hello-world"), (3, "sub-code"), (2, "hello-world-2")]
+        );
+        assert!(
+            d.html
+                .contains("<h2 id=\"hello-world\"><a class=\"anchor\" href=\"#hello-world\"")
+        );
         assert!(d.html.contains("<table>"));
         assert!(d.html.contains("<code class=\"language-rust\">"));
         assert!(!d.html.contains("<script>"), "raw HTML must be escaped");
@@ -200,7 +245,9 @@ mod tests {
 
     #[test]
     fn traversal_slugs_are_never_found() {
-        let lib = Library { pages: vec![render("a", PAGE).unwrap()] };
+        let lib = Library {
+            pages: vec![render("a", PAGE).unwrap()],
+        };
         assert_eq!(lib.index_of("a"), Some(0));
         for bad in ["../a", "a/", "..", "%2e%2e", "A"] {
             assert_eq!(lib.index_of(bad), None);

@@ -21,13 +21,25 @@ impl Site {
     /// Loads the static files and renders the docs named in `site` settings.
     pub fn load(settings: &Settings) -> anyhow::Result<Self> {
         let s = &settings.site;
-        let assets = assets::Assets::load(Path::new(&s.static_dir)).with_context(|| format!("loading site.static_dir {:?}", s.static_dir))?;
-        let docs = docs::Library::load(Path::new(&s.docs_dir)).with_context(|| format!("rendering site.docs_dir {:?}", s.docs_dir))?;
-        Ok(Self { assets, docs, public_url: settings.server.public_url.trim_end_matches('/').to_string() })
+        let assets = assets::Assets::load(Path::new(&s.static_dir))
+            .with_context(|| format!("loading site.static_dir {:?}", s.static_dir))?;
+        let docs = docs::Library::load(Path::new(&s.docs_dir))
+            .with_context(|| format!("rendering site.docs_dir {:?}", s.docs_dir))?;
+        Ok(Self {
+            assets,
+            docs,
+            public_url: settings.server.public_url.trim_end_matches('/').to_string(),
+        })
     }
 
     /// The layout data for a page at `path`.
-    pub fn layout(&self, title: &str, description: &str, nav: &'static str, path: &str) -> pages::Layout {
+    pub fn layout(
+        &self,
+        title: &str,
+        description: &str,
+        nav: &'static str,
+        path: &str,
+    ) -> pages::Layout {
         pages::Layout {
             title: title.to_string(),
             description: description.to_string(),

@@ -12,8 +12,16 @@ pub fn money(cents: u64, currency: &str) -> String {
         _ => "",
     };
     let whole = group(cents / 100);
-    let amount = if cents % 100 == 0 { whole } else { format!("{whole}.{:02}", cents % 100) };
-    if symbol.is_empty() { format!("{amount} {}", currency.to_uppercase()) } else { format!("{symbol}{amount}") }
+    let amount = if cents % 100 == 0 {
+        whole
+    } else {
+        format!("{whole}.{:02}", cents % 100)
+    };
+    if symbol.is_empty() {
+        format!("{amount} {}", currency.to_uppercase())
+    } else {
+        format!("{symbol}{amount}")
+    }
 }
 
 fn group(n: u64) -> String {
@@ -31,7 +39,12 @@ fn group(n: u64) -> String {
 fn price_label(t: &Tier, currency: &str) -> (String, String) {
     match (t.price_cents, t.interval) {
         (None, _) | (_, PriceInterval::Custom) => ("Custom".into(), String::new()),
-        (Some(0), _) => ("Free".into(), t.license_days.map(|d| format!("for {d} days")).unwrap_or_default()),
+        (Some(0), _) => (
+            "Free".into(),
+            t.license_days
+                .map(|d| format!("for {d} days"))
+                .unwrap_or_default(),
+        ),
         (Some(c), PriceInterval::Month) => (money(c, currency), "/ month".into()),
         (Some(c), PriceInterval::Year) => (money(c, currency), "/ year".into()),
         (Some(c), PriceInterval::Once) => (money(c, currency), "one-time".into()),
@@ -46,10 +59,21 @@ fn limit(v: Option<u32>, unit: &str) -> String {
 /// self-serve tiers lead to Request Access with the tier preselected.
 pub fn cta(t: &Tier, checkout_available: bool) -> (String, String) {
     match t.purchase {
-        Purchase::Checkout if checkout_available => (format!("Buy {}", t.name), format!("/checkout/{}", t.id)),
-        Purchase::Checkout => (format!("Start with {}", t.name), format!("/request-access?tier={}", t.id)),
-        Purchase::RequestAccess => ("Start evaluation".into(), format!("/request-access?tier={}", t.id)),
-        Purchase::ContactSales => ("Contact Sales".into(), format!("/request-access?tier={}", t.id)),
+        Purchase::Checkout if checkout_available => {
+            (format!("Buy {}", t.name), format!("/checkout/{}", t.id))
+        }
+        Purchase::Checkout => (
+            format!("Start with {}", t.name),
+            format!("/request-access?tier={}", t.id),
+        ),
+        Purchase::RequestAccess => (
+            "Start evaluation".into(),
+            format!("/request-access?tier={}", t.id),
+        ),
+        Purchase::ContactSales => (
+            "Contact Sales".into(),
+            format!("/request-access?tier={}", t.id),
+        ),
     }
 }
 
@@ -82,7 +106,10 @@ pub fn cards(p: &PricingSettings, checkout_available: bool) -> Vec<TierCard> {
 
 /// The comparison table rows.
 pub fn comparison(p: &PricingSettings) -> Vec<ComparisonRow> {
-    let row = |label: &str, f: &dyn Fn(&Tier) -> String| ComparisonRow { label: label.into(), values: p.tiers.iter().map(f).collect() };
+    let row = |label: &str, f: &dyn Fn(&Tier) -> String| ComparisonRow {
+        label: label.into(),
+        values: p.tiers.iter().map(f).collect(),
+    };
     vec![
         row("Price", &|t| {
             let (a, b) = price_label(t, &p.currency);
@@ -90,7 +117,9 @@ pub fn comparison(p: &PricingSettings) -> Vec<ComparisonRow> {
         }),
         row("Seats (machines)", &|t| limit(t.seats, "")),
         row("Concurrent jobs", &|t| limit(t.limits.concurrent_jobs, "")),
-        row("Max dataset size", &|t| limit(t.limits.max_dataset_gb, " GB")),
+        row("Max dataset size", &|t| {
+            limit(t.limits.max_dataset_gb, " GB")
+        }),
         row("Jobs per month", &|t| limit(t.limits.jobs_per_month, "")),
         row("How to buy", &|t| {
             match t.purchase {

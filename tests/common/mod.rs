@@ -19,11 +19,21 @@ pub struct TestApp {
 
 /// The repository's own configuration (base + local), as the server would load it.
 pub fn base_settings() -> Settings {
-    config::load(std::path::Path::new("config"), &Environment::local(), Vec::new()).expect("repository config is valid").settings
+    config::load(
+        std::path::Path::new("config"),
+        &Environment::local(),
+        Vec::new(),
+    )
+    .expect("repository config is valid")
+    .settings
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -36,17 +46,32 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let id = uuid::Uuid::new_v4().simple().to_string();
     settings.database.name = format!("fox_test_{id}");
     settings.server.port = 0;
-    settings.email.file_dir = std::env::temp_dir().join(format!("fox-mail-{id}")).display().to_string();
+    settings.email.file_dir = std::env::temp_dir()
+        .join(format!("fox-mail-{id}"))
+        .display()
+        .to_string();
     settings.email.outbox_poll_secs = 1;
     settings.security.session_key = Some(Secret::new(SESSION_KEY));
     adjust(&mut settings);
     let mail_dir = PathBuf::from(&settings.email.file_dir);
-    let loaded = LoadedConfig { settings: settings.clone(), environment: Environment::local(), sources: vec!["test".into()] };
-    let app = Application::build(loaded).await.expect("application builds");
+    let loaded = LoadedConfig {
+        settings: settings.clone(),
+        environment: Environment::local(),
+        sources: vec!["test".into()],
+    };
+    let app = Application::build(loaded)
+        .await
+        .expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let db = app.state.db.clone();
     tokio::spawn(app.run_until(std::future::pending()));
-    TestApp { address, db, mail_dir, client: client(), settings }
+    TestApp {
+        address,
+        db,
+        mail_dir,
+        client: client(),
+        settings,
+    }
 }
 
 impl TestApp {
@@ -55,7 +80,11 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("request sent")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
     }
 
     /// Fetches the form and returns its CSRF token (the cookie lands in the client's jar).
@@ -65,13 +94,22 @@ impl TestApp {
     }
 
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        self.client.post(self.url(path)).form(form).send().await.expect("request sent")
+        self.client
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .expect("request sent")
     }
 
     /// Files written by the email file transport.
     pub fn emails(&self) -> Vec<String> {
-        let Ok(dir) = std::fs::read_dir(&self.mail_dir) else { return Vec::new() };
-        let mut v: Vec<String> = dir.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok()).collect();
+        let Ok(dir) = std::fs::read_dir(&self.mail_dir) else {
+            return Vec::new();
+        };
+        let mut v: Vec<String> = dir
+            .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+            .collect();
         v.sort();
         v
     }
@@ -85,7 +123,11 @@ impl TestApp {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("expected {n} emails in {}, found {}", self.mail_dir.display(), self.emails().len());
+        panic!(
+            "expected {n} emails in {}, found {}",
+            self.mail_dir.display(),
+            self.emails().len()
+        );
     }
 }
 
@@ -108,7 +150,10 @@ pub fn valid_lead(token: &str) -> Vec<(&'static str, String)> {
         ("company", "Analytical Engines Ltd".into()),
         ("role", "Head of research".into()),
         ("team_size", "2-5".into()),
-        ("use_case", "Rank 40 candidate targets on 5-minute bars".into()),
+        (
+            "use_case",
+            "Rank 40 candidate targets on 5-minute bars".into(),
+        ),
         ("tier", "desk".into()),
         ("website", String::new()),
     ]
@@ -124,10 +169,18 @@ pub async fn raw_get(address: &str, path: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let host = address.trim_start_matches("http://");
     let mut s = tokio::net::TcpStream::connect(host).await.unwrap();
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).await.unwrap();
     let text = String::from_utf8_lossy(&buf).into_owned();
-    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     (status, text)
 }

@@ -27,8 +27,13 @@ use tower_http::timeout::TimeoutLayer;
 
 /// The router with all routes and layers.
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// The router plus `extra` routes under the same layers (tests add failing routes this way).
+pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let s = &state.settings.server;
-    let routes = Router::new()
+    let routes = extra
         .route("/", get(routes::show_home))
         .route("/pricing", get(routes::show_pricing))
         .route(

@@ -329,3 +329,60 @@ async fn readyz_reports_an_unreachable_database() {
         "liveness does not depend on the database"
     );
 }
+
+#[tokio::test]
+async fn a_panicking_handler_gives_the_site_500_page_and_the_server_lives_on() {
+    use axum::routing::get;
+    let app = spawn_app().await;
+    let extra = axum::Router::new().route(
+        "/boom",
+        get(|| async {
+            if true {
+                panic!("handler bug");
+            }
+            "unreachable"
+        }),
+    );
+    let router = fox::startup::router_with(app.state.clone(), extra);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    let res = app
+        .client
+        .get(format!("http://{addr}/boom"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 500);
+    assert!(
+        res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors")
+    );
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("500") && body.contains("Fox ML Infrastructure"),
+        "the site's 500 page"
+    );
+    assert!(
+        !body.contains("handler bug"),
+        "internal details never reach the response"
+    );
+    assert_eq!(
+        app.client
+            .get(format!("http://{addr}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}

@@ -15,6 +15,7 @@ pub struct TestApp {
     pub mail_dir: PathBuf,
     pub client: reqwest::Client,
     pub settings: Settings,
+    pub state: fox::state::AppState,
 }
 
 /// The repository's own configuration (base + local), as the server would load it.
@@ -64,6 +65,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         .expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let db = app.state.db.clone();
+    let state = app.state.clone();
     tokio::spawn(app.run_until(std::future::pending()));
     TestApp {
         address,
@@ -71,6 +73,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         mail_dir,
         client: client(),
         settings,
+        state,
     }
 }
 

@@ -22,5 +22,8 @@ fi
 psql -h 127.0.0.1 -U postgres -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'fox_test_%'" postgres \
   | while read -r db; do psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS \"$db\"" postgres >/dev/null 2>&1 || true; done
 
+# The committed query metadata must match the migrations and the queries.
+./scripts/sqlx-prepare.sh --check
+
 export SQLX_OFFLINE=true
 cargo test --workspace --locked "$@"

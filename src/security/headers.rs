@@ -39,3 +39,15 @@ pub fn security_headers(production: bool) -> Vec<(HeaderName, HeaderValue)> {
     }
     h
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hsts_only_in_production() {
+        let has_hsts = |p| security_headers(p).iter().any(|(n, _)| n == header::STRICT_TRANSPORT_SECURITY);
+        assert!(has_hsts(true));
+        assert!(!has_hsts(false));
+    }
+}

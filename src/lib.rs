@@ -1,11 +1,13 @@
 //! Fox ML Infrastructure: the web platform around the `fox-engine`.
 
 pub mod cli;
+pub mod commerce;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod email;
 pub mod error;
+pub mod license;
 pub mod middleware;
 pub mod routes;
 pub mod security;

@@ -20,6 +20,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::PostgresStore;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -66,7 +69,17 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     for (name, value) in security_headers(state.environment.is_production()) {
         app = app.layer(SetResponseHeaderLayer::if_not_present(name, value));
     }
-    app.layer(axum::middleware::from_fn(track_request))
+    // Login sessions live in PostgreSQL; the cookie only carries a random session id.
+    let sessions = SessionManagerLayer::new(PostgresStore::new(state.db.clone()))
+        .with_name("fox_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.environment.is_production())
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(
+            state.settings.security.session_idle_minutes as i64,
+        )));
+    app.layer(sessions)
+        .layer(axum::middleware::from_fn(track_request))
         .with_state(state)
 }
 
@@ -84,6 +97,12 @@ impl Application {
     pub async fn build(config: LoadedConfig) -> anyhow::Result<Self> {
         let settings = config.settings;
         let db = crate::db::migrate(&settings.database).await?;
+        let session_store = PostgresStore::new(db.clone());
+        session_store.migrate().await.context("creating the session table")?;
+        tokio::spawn(tower_sessions::session_store::ExpiredDeletion::continuously_delete_expired(
+            session_store,
+            Duration::from_secs(300),
+        ));
         let site = crate::site::Site::load(&settings)?;
         let pages = Prerendered::build(&site, &settings).context("rendering the site's pages")?;
         let mailer = Arc::new(Mailer::from_settings(&settings.email)?);
@@ -112,9 +131,22 @@ impl Application {
             .await
             .with_context(|| format!("binding {addr}"))?;
         let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
+        let signer = crate::license::Signer::new(match &settings.license.signing_key {
+            Some(k) => crate::license::SigningKey::from_base64(k.expose()).context("license.signing_key")?,
+            None => {
+                tracing::warn!("license.signing_key is not set; using a random key (issued keys stop verifying after a restart)");
+                crate::license::SigningKey::generate()
+            }
+        });
+        let stripe = crate::commerce::stripe_api::client(&settings.stripe)?;
         let state = AppState::new(Inner {
             db,
             lead_limiter: RateLimiter::new(settings.rate_limit.leads),
+            login_limiter: RateLimiter::new(settings.rate_limit.login),
+            license_ip_limiter: RateLimiter::new(settings.rate_limit.license_api_per_ip),
+            license_key_limiter: RateLimiter::new(settings.rate_limit.license_api_per_key),
+            signer,
+            stripe,
             csrf: Csrf::new(&key, production),
             environment: config.environment,
             site,

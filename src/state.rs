@@ -2,6 +2,7 @@
 
 use crate::config::{Environment, Settings};
 use crate::email::Mailer;
+use crate::license::Signer;
 use crate::routes::Prerendered;
 use crate::security::csrf::Csrf;
 use crate::security::rate_limit::RateLimiter;
@@ -24,6 +25,15 @@ pub struct Inner {
     pub csrf: Csrf,
     pub mailer: Arc<Mailer>,
     pub lead_limiter: RateLimiter,
+    /// Login and password-reset attempts.
+    pub login_limiter: RateLimiter,
+    /// License API calls per client address and per key.
+    pub license_ip_limiter: RateLimiter,
+    pub license_key_limiter: RateLimiter,
+    /// Issues and verifies license keys.
+    pub signer: Signer,
+    /// The Stripe client; `None` when Stripe is not configured (checkout unavailable).
+    pub stripe: Option<stripe::Client>,
     /// Wakes the outbox worker after a message is queued.
     pub outbox_wake: Arc<Notify>,
 }

@@ -160,12 +160,24 @@ impl Default for LogSettings {
     }
 }
 
-/// Keys protecting forms and sessions.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+/// Keys protecting forms and sessions, and account-related lifetimes.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct SecuritySettings {
     /// Key (at least 32 characters) that signs CSRF tokens and session cookies. Required in production; when unset elsewhere a random key is generated at start-up.
     pub session_key: Option<Secret>,
+    /// Minutes of inactivity after which a login session ends.
+    #[schemars(range(min = 5, max = 43200))]
+    pub session_idle_minutes: u64,
+    /// Hours for which an emailed set-password or reset link stays usable.
+    #[schemars(range(min = 1, max = 720))]
+    pub token_ttl_hours: u64,
+}
+
+impl Default for SecuritySettings {
+    fn default() -> Self {
+        Self { session_key: None, session_idle_minutes: 720, token_ttl_hours: 48 }
+    }
 }
 
 /// How email leaves the server.
@@ -275,15 +287,21 @@ pub struct RateLimitRule {
 pub struct RateLimitSettings {
     /// Request Access submissions per client address.
     pub leads: RateLimitRule,
+    /// Login and password-reset attempts per client address and per account.
+    pub login: RateLimitRule,
+    /// License API calls (validate, activate, deactivate) per client address.
+    pub license_api_per_ip: RateLimitRule,
+    /// License API calls per license key.
+    pub license_api_per_key: RateLimitRule,
 }
 
 impl Default for RateLimitSettings {
     fn default() -> Self {
         Self {
-            leads: RateLimitRule {
-                max_requests: 5,
-                window_secs: 3600,
-            },
+            leads: RateLimitRule { max_requests: 5, window_secs: 3600 },
+            login: RateLimitRule { max_requests: 10, window_secs: 900 },
+            license_api_per_ip: RateLimitRule { max_requests: 600, window_secs: 60 },
+            license_api_per_key: RateLimitRule { max_requests: 120, window_secs: 60 },
         }
     }
 }
@@ -303,11 +321,23 @@ pub struct StripeSettings {
 }
 
 /// License key settings.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct LicenseSettings {
-    /// Ed25519 signing key for license keys (create one with `fox license keygen`).
+    /// Ed25519 signing key for license keys, base64 (create one with `fox license keygen`). Required in production; when unset elsewhere a random key is generated at start-up, so keys stop verifying after a restart.
     pub signing_key: Option<Secret>,
+    /// Days a subscription license keeps working after a failed renewal payment.
+    #[schemars(range(min = 0, max = 90))]
+    pub grace_days: u32,
+    /// Days of a license issued by sales or the CLI when no length is given.
+    #[schemars(range(min = 1, max = 3650))]
+    pub default_days: u32,
+}
+
+impl Default for LicenseSettings {
+    fn default() -> Self {
+        Self { signing_key: None, grace_days: 7, default_days: 365 }
+    }
 }
 
 /// The pricing shown on `/pricing`.

@@ -1,8 +1,12 @@
 //! Database access: connecting (creating the database if it is missing), migrations, and
 //! one small module of named queries per table.
 
+pub mod audit;
+pub mod customers;
 pub mod leads;
+pub mod licenses;
 pub mod outbox;
+pub mod tokens;
 
 use crate::config::DatabaseSettings;
 use anyhow::Context;

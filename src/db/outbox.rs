@@ -1,7 +1,7 @@
 //! Queries on `email_outbox`: enqueue in the caller's transaction, claim due messages with
 //! `FOR UPDATE SKIP LOCKED` so that several workers never send the same one.
 
-use chrono::{DateTime, Utc};
+use time::OffsetDateTime;
 use sqlx::{PgConnection, Postgres, Transaction};
 use uuid::Uuid;
 
@@ -14,6 +14,8 @@ pub struct NewEmail<'a> {
     pub subject: &'a str,
     pub text: &'a str,
     pub html: Option<&'a str>,
+    /// Holds a secret (a license key, a one-time link): the body is erased once sent.
+    pub sensitive: bool,
 }
 
 /// A claimed message.
@@ -33,8 +35,8 @@ pub struct QueuedEmail {
 pub async fn enqueue(conn: &mut PgConnection, email: &NewEmail<'_>) -> sqlx::Result<Option<Uuid>> {
     let id = Uuid::now_v7();
     let row = sqlx::query_scalar!(
-        r#"INSERT INTO email_outbox (id, kind, dedupe_key, to_address, subject, body_text, body_html)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
+        r#"INSERT INTO email_outbox (id, kind, dedupe_key, to_address, subject, body_text, body_html, sensitive)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT (dedupe_key) DO NOTHING
            RETURNING id"#,
         id,
@@ -44,6 +46,7 @@ pub async fn enqueue(conn: &mut PgConnection, email: &NewEmail<'_>) -> sqlx::Res
         email.subject,
         email.text,
         email.html,
+        email.sensitive,
     )
     .fetch_optional(conn)
     .await?;
@@ -71,7 +74,13 @@ pub async fn claim_due(
 
 /// Marks a message sent.
 pub async fn mark_sent(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<()> {
-    sqlx::query!("UPDATE email_outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1", id)
+    sqlx::query!(
+        r#"UPDATE email_outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1, last_error = NULL,
+               body_text = CASE WHEN sensitive THEN '[erased after sending]' ELSE body_text END,
+               body_html = CASE WHEN sensitive THEN NULL ELSE body_html END
+           WHERE id = $1"#,
+        id
+    )
         .execute(conn)
         .await?;
     Ok(())
@@ -82,7 +91,7 @@ pub async fn mark_failed(
     conn: &mut PgConnection,
     id: Uuid,
     error: &str,
-    retry_at: Option<DateTime<Utc>>,
+    retry_at: Option<OffsetDateTime>,
 ) -> sqlx::Result<()> {
     sqlx::query!(
         r#"UPDATE email_outbox

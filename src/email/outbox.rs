@@ -2,7 +2,6 @@
 
 use super::Mailer;
 use crate::db::outbox;
-use chrono::Utc;
 use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,8 +44,8 @@ pub async fn process_due(
                 Err(e) => {
                     let attempts = m.attempts + 1;
                     let retry_at = (attempts < max_attempts as i32).then(|| {
-                        Utc::now()
-                            + chrono::Duration::seconds(
+                        time::OffsetDateTime::now_utc()
+                            + time::Duration::seconds(
                                 (5i64 << attempts.min(12)).min(MAX_BACKOFF_SECS),
                             )
                     });

@@ -1,0 +1,1 @@
+//! Fulfilment of a paid Checkout Session, shared by the success page and the webhook.

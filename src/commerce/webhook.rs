@@ -1,0 +1,1 @@
+//! Stripe webhooks: signature verification on the raw body, and the event handlers.

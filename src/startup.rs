@@ -37,6 +37,8 @@ pub fn router(state: AppState) -> Router {
 pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let s = &state.settings.server;
     let routes = extra
+        .merge(routes::account::router())
+        .merge(routes::admin::router())
         .route("/", get(routes::show_home))
         .route("/pricing", get(routes::show_pricing))
         .route(

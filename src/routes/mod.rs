@@ -1,5 +1,7 @@
 //! HTTP handlers, one module per area. Routes are registered in `startup::router`.
 
+pub mod account;
+pub mod admin;
 pub mod docs;
 pub mod health;
 pub mod request_access;

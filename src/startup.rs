@@ -3,7 +3,8 @@
 use crate::config::LoadedConfig;
 use crate::email::{Mailer, outbox};
 use crate::middleware::{panic_response, record_route, render_error_pages, track_request};
-use crate::routes::{self, Prerendered, health, request_access, static_files};
+use crate::routes::{self, Prerendered, api, checkout, health, request_access, static_files, webhooks};
+use axum::routing::post;
 use crate::security::csrf::Csrf;
 use crate::security::headers::security_headers;
 use crate::security::rate_limit::RateLimiter;
@@ -51,6 +52,13 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .route("/favicon.ico", get(static_files::favicon))
         .route("/robots.txt", get(static_files::robots))
         .route("/sitemap.xml", get(static_files::sitemap))
+        .route("/checkout/{tier}", post(checkout::create_checkout))
+        .route("/checkout/success", get(checkout::show_checkout_success))
+        .route("/webhooks/stripe", post(webhooks::receive_stripe_event))
+        .route("/api/v1/licenses/validate", post(api::licenses::validate_license))
+        .route("/api/v1/licenses/activate", post(api::licenses::activate_machine))
+        .route("/api/v1/licenses/deactivate", post(api::licenses::deactivate_machine))
+        .route("/.well-known/fox-license-key", get(static_files::license_public_key))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route_layer(axum::middleware::from_fn(record_route));

@@ -6,6 +6,7 @@ pub mod customers;
 pub mod leads;
 pub mod licenses;
 pub mod outbox;
+pub mod subscriptions;
 pub mod tokens;
 
 use crate::config::DatabaseSettings;

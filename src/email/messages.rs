@@ -110,6 +110,13 @@ pub fn license_status(to: &str, license_id: uuid::Uuid, status: &str, reason: &s
     Composed { kind: "license_status", to: to.into(), subject: format!("Your Fox ML Infrastructure license is {what}"), text, html: Some(html), dedupe_key: Some(dedupe.to_string()), sensitive: false }
 }
 
+/// An asynchronous checkout payment (e.g. a bank debit) failed: no license was issued.
+pub fn checkout_payment_failed(to: &str, session_id: &str) -> Composed {
+    let text = "Your payment for Fox ML Infrastructure did not go through, so no license was issued.\n\nYou can try again from the pricing page, or reply to this email and we will help.\n".to_string();
+    let html = html_email("Your payment did not go through", &["Your payment for Fox ML Infrastructure did not go through, so no license was issued.".into(), "You can try again from the pricing page, or reply to this email and we will help.".into()]);
+    Composed { kind: "checkout_payment_failed", to: to.into(), subject: "Your Fox ML Infrastructure payment did not go through".into(), text, html: Some(html), dedupe_key: Some(format!("checkout-failed:{session_id}")), sensitive: false }
+}
+
 /// A password reset link.
 pub fn password_reset(to: &str, url: &str, hours: u64) -> Composed {
     let text = format!("Someone asked to reset the password of your Fox ML Infrastructure account.\n\nSet a new password (the link works once, for {hours} hours):\n{url}\n\nIf it was not you, ignore this email.\n");

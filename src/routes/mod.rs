@@ -2,11 +2,14 @@
 
 pub mod account;
 pub mod admin;
+pub mod api;
+pub mod checkout;
 pub mod docs;
 pub mod health;
 pub mod request_access;
 pub mod site;
 pub mod static_files;
+pub mod webhooks;
 
 use crate::config::Settings;
 use crate::error::{AppError, Result};
@@ -61,8 +64,19 @@ pub async fn show_home(State(state): State<AppState>) -> Response {
     html(&state.pages.home)
 }
 
-pub async fn show_pricing(State(state): State<AppState>) -> Response {
-    html(&state.pages.pricing)
+/// The pricing page; with checkout on, its Buy forms get the visitor's CSRF token.
+pub async fn show_pricing(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if state.stripe.is_none() {
+        return html(&state.pages.pricing);
+    }
+    let (token, set_cookie) = state.csrf.cookie_token(crate::security::cookie(&headers, crate::security::csrf::COOKIE));
+    let page = String::from_utf8_lossy(&state.pages.pricing).replace(site::CSRF_PLACEHOLDER, &state.csrf.form_token(&token));
+    let mut res = html(&Bytes::from(page));
+    if let Some(c) = set_cookie {
+        res.headers_mut().append(header::SET_COOKIE, HeaderValue::from_str(&c).expect("cookie is ASCII"));
+    }
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
 }
 
 pub async fn list_docs(State(state): State<AppState>) -> Response {

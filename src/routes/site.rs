@@ -5,6 +5,9 @@ use crate::config::{Purchase, Settings};
 use crate::site::{Site, pages, pricing};
 use askama::Template;
 
+/// Stands for the visitor's CSRF token in the pre-rendered pricing page.
+pub const CSRF_PLACEHOLDER: &str = "__FOX_CSRF_TOKEN__";
+
 /// Whether self-serve checkout can be offered (Stripe is configured).
 pub fn checkout_available(settings: &Settings) -> bool {
     settings.stripe.secret_key.is_some()
@@ -35,6 +38,7 @@ pub fn pricing_html(site: &Site, settings: &Settings) -> askama::Result<String> 
         tiers: pricing::cards(p, available),
         comparison: pricing::comparison(p),
         checkout_available: available || !p.tiers.iter().any(|t| t.purchase == Purchase::Checkout),
+        csrf_token: CSRF_PLACEHOLDER.to_string(),
     }
     .render()
 }

@@ -69,3 +69,15 @@ pub async fn sitemap(State(state): State<AppState>) -> impl IntoResponse {
         xml,
     )
 }
+
+/// The public key that verifies license keys offline.
+pub async fn license_public_key(State(state): State<AppState>) -> impl IntoResponse {
+    let body = serde_json::json!({
+        "algorithm": "Ed25519",
+        "key_format": "FOX1",
+        "public_key": state.signer.public_key().to_base64(),
+        "encoding": "base64 (32 raw bytes)",
+        "docs": format!("{}/docs/licensing-api", state.site.public_url),
+    });
+    ([(header::CACHE_CONTROL, "public, max-age=3600")], axum::Json(body))
+}

@@ -23,10 +23,16 @@ impl RateLimiter {
 
     /// Counts one request for `key`; `Err(seconds)` tells how long until it may retry.
     pub fn check(&self, key: &str) -> Result<(), u64> {
+        let q = self.check_at(key, Instant::now());
+        if q.allowed { Ok(()) } else { Err(q.reset_secs) }
+    }
+
+    /// Counts one request for `key` and reports the quota (for `X-RateLimit-*` headers).
+    pub fn quota(&self, key: &str) -> Quota {
         self.check_at(key, Instant::now())
     }
 
-    fn check_at(&self, key: &str, now: Instant) -> Result<(), u64> {
+    fn check_at(&self, key: &str, now: Instant) -> Quota {
         let window = Duration::from_secs(self.rule.window_secs);
         let mut map = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() >= SWEEP_AT {
@@ -36,13 +42,23 @@ impl RateLimiter {
         if now.duration_since(entry.0) >= window {
             *entry = (now, 0);
         }
-        if entry.1 >= self.rule.max_requests {
-            let left = window.saturating_sub(now.duration_since(entry.0));
-            return Err(left.as_secs().max(1));
+        let reset_secs = window.saturating_sub(now.duration_since(entry.0)).as_secs().max(1);
+        let allowed = entry.1 < self.rule.max_requests;
+        if allowed {
+            entry.1 += 1;
         }
-        entry.1 += 1;
-        Ok(())
+        Quota { allowed, limit: self.rule.max_requests, remaining: self.rule.max_requests - entry.1, reset_secs }
     }
+}
+
+/// The state of one client's window after counting a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    pub allowed: bool,
+    pub limit: u32,
+    pub remaining: u32,
+    /// Seconds until the window resets.
+    pub reset_secs: u64,
 }
 
 #[cfg(test)]
@@ -56,10 +72,12 @@ mod tests {
             window_secs: 60,
         });
         let t0 = Instant::now();
-        assert!(rl.check_at("a", t0).is_ok());
-        assert!(rl.check_at("a", t0).is_ok());
-        assert_eq!(rl.check_at("a", t0 + Duration::from_secs(10)), Err(50));
-        assert!(rl.check_at("b", t0).is_ok());
-        assert!(rl.check_at("a", t0 + Duration::from_secs(60)).is_ok());
+        assert!(rl.check_at("a", t0).allowed);
+        let q = rl.check_at("a", t0);
+        assert!(q.allowed && q.remaining == 0 && q.limit == 2);
+        let denied = rl.check_at("a", t0 + Duration::from_secs(10));
+        assert!(!denied.allowed && denied.reset_secs == 50 && denied.remaining == 0);
+        assert!(rl.check_at("b", t0).allowed);
+        assert!(rl.check_at("a", t0 + Duration::from_secs(60)).allowed);
     }
 }

@@ -32,6 +32,8 @@ pub struct TierCard {
     pub features: Vec<String>,
     pub cta_label: String,
     pub cta_href: String,
+    /// The button posts a CSRF-protected form to start Stripe Checkout.
+    pub checkout: bool,
     pub highlighted: bool,
 }
 
@@ -48,6 +50,8 @@ pub struct PricingPage {
     pub tiers: Vec<TierCard>,
     pub comparison: Vec<ComparisonRow>,
     pub checkout_available: bool,
+    /// The visitor's CSRF token (a placeholder in the pre-rendered page, filled per request).
+    pub csrf_token: String,
 }
 
 /// An `<option>` of a select.
@@ -121,4 +125,18 @@ pub struct ErrorPage {
     pub status: u16,
     pub heading: String,
     pub message: String,
+}
+
+/// What the checkout success page shows.
+#[derive(Template)]
+#[template(path = "checkout_success.html")]
+pub struct CheckoutSuccessPage {
+    pub layout: Layout,
+    /// `issued` (key shown now), `active` (fulfilled before: key was emailed) or `pending`.
+    pub outcome: &'static str,
+    pub tier_name: String,
+    pub license_id: String,
+    pub expires: String,
+    pub key: String,
+    pub set_password_url: String,
 }

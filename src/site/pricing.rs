@@ -96,6 +96,7 @@ pub fn cards(p: &PricingSettings, checkout_available: bool) -> Vec<TierCard> {
                     None => "Custom seats".into(),
                 },
                 features: t.features.clone(),
+                checkout: checkout_available && t.purchase == Purchase::Checkout,
                 cta_label,
                 cta_href,
                 highlighted: t.highlighted,

@@ -187,3 +187,43 @@ pub async fn raw_get(address: &str, path: &str) -> (u16, String) {
         .unwrap_or(0);
     (status, text)
 }
+
+pub mod fake_stripe;
+
+/// The app wired to a fake Stripe (checkout on, webhooks verified with the fake's secret).
+pub async fn spawn_app_with_stripe(adjust: impl FnOnce(&mut Settings)) -> (TestApp, fake_stripe::FakeStripe) {
+    let fake = fake_stripe::FakeStripe::start().await;
+    let base = fake.base.clone();
+    let app = spawn_app_with(move |s| {
+        s.stripe.secret_key = Some(Secret::new(fake_stripe::SECRET_KEY));
+        s.stripe.webhook_secret = Some(Secret::new(fake_stripe::WEBHOOK_SECRET));
+        s.stripe.api_base = Some(base);
+        adjust(s);
+    })
+    .await;
+    (app, fake)
+}
+
+impl TestApp {
+    /// Delivers a webhook body signed with `secret` at `ts` (Unix seconds).
+    pub async fn deliver(&self, body: &[u8], secret: &str, ts: i64) -> reqwest::Response {
+        let sig = fox::commerce::webhook::sign(body, secret, ts);
+        self.client
+            .post(self.url("/webhooks/stripe"))
+            .header("stripe-signature", sig)
+            .header("content-type", "application/json")
+            .body(body.to_vec())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Delivers a correctly signed webhook now.
+    pub async fn deliver_now(&self, body: &[u8]) -> reqwest::Response {
+        self.deliver(body, fake_stripe::WEBHOOK_SECRET, time::OffsetDateTime::now_utc().unix_timestamp()).await
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar::<_, i64>(sql).fetch_one(&self.db).await.unwrap()
+    }
+}

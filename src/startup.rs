@@ -114,7 +114,6 @@ impl Application {
             Duration::from_secs(300),
         ));
         let site = crate::site::Site::load(&settings)?;
-        let pages = Prerendered::build(&site, &settings).context("rendering the site's pages")?;
         let mailer = Arc::new(Mailer::from_settings(&settings.email)?);
         let key = match &settings.security.session_key {
             Some(k) => k.expose().as_bytes().to_vec(),
@@ -149,6 +148,7 @@ impl Application {
             }
         });
         let stripe = crate::commerce::stripe_api::client(&settings.stripe)?;
+        let pages = Prerendered::build(&site, &settings, &signer.public_key().to_base64()).context("rendering the site's pages")?;
         let state = AppState::new(Inner {
             db,
             lead_limiter: RateLimiter::new(settings.rate_limit.leads),

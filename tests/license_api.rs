@@ -118,6 +118,9 @@ async fn offline_verification_with_the_published_key_and_tampering() {
     let (id, key) = issue(&app, "desk", 30).await;
     let published: Value = app.get("/.well-known/fox-license-key").await.json().await.unwrap();
     assert_eq!(published["algorithm"], "Ed25519");
+    let docs = app.get("/docs/licensing-api").await.text().await.unwrap();
+    assert!(docs.contains(published["public_key"].as_str().unwrap()), "the docs show this deployment's public key");
+    assert!(!docs.contains("%%LICENSE_PUBLIC_KEY%%"));
     // Only the public key: no server, no database.
     let public = fox::license::PublicKey::from_base64(published["public_key"].as_str().unwrap()).unwrap();
     let claims = public.verify(&key).unwrap();

@@ -37,10 +37,12 @@ pub struct Prerendered {
 }
 
 impl Prerendered {
-    pub fn build(site: &Site, settings: &Settings) -> askama::Result<Self> {
+    /// Renders every page; `public_key` (base64) fills the docs' `%%LICENSE_PUBLIC_KEY%%`.
+    pub fn build(site: &Site, settings: &Settings, public_key: &str) -> askama::Result<Self> {
         let mut docs = HashMap::new();
         for (i, d) in site.docs.pages.iter().enumerate() {
-            docs.insert(d.slug.clone(), Bytes::from(docs::page_html(site, i)?));
+            let html = docs::page_html(site, i)?.replace("%%LICENSE_PUBLIC_KEY%%", public_key);
+            docs.insert(d.slug.clone(), Bytes::from(html));
         }
         Ok(Self {
             home: site::home_html(site)?.into(),

@@ -161,6 +161,9 @@ fn environment_variables_override_files() {
     assert!(err.contains("env FOX__SERVER__PORT: server.port: expected an integer between 1 and 65535, got \"abc\""), "{err}");
 }
 
+/// A real key in the format `fox license keygen` prints (tests only).
+const SIGNING_KEY: &str = "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=";
+
 #[test]
 fn show_redacts_every_secret() {
     let dir = scratch();
@@ -177,7 +180,7 @@ fn show_redacts_every_secret() {
             "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
         ),
         ("FOX__STRIPE__WEBHOOK_SECRET", "whsec_abcdef123456"),
-        ("FOX__LICENSE__SIGNING_KEY", "signing-key-material-xyz"),
+        ("FOX__LICENSE__SIGNING_KEY", SIGNING_KEY),
     ];
     let out = fox(&dir, &["config", "show"], &secrets);
     let shown = String::from_utf8_lossy(&out.stdout);
@@ -220,6 +223,7 @@ fn example_templates_validate() {
             "FOX__EMAIL__SMTP__PASSWORD".to_string(),
             "mailer-Pw-41".to_string(),
         ),
+        ("FOX__LICENSE__SIGNING_KEY".to_string(), SIGNING_KEY.to_string()),
     ];
     let prod = config::load_layers(
         &[
@@ -333,4 +337,12 @@ fn serve_refuses_an_invalid_config_with_the_same_messages() {
     assert!(String::from_utf8_lossy(&out.stderr).contains(
         "config/local.yaml: server.port: expected an integer between 1 and 65535, got \"abc\""
     ));
+}
+
+#[test]
+fn a_signing_key_that_is_not_a_key_is_refused() {
+    let (code, err) = validate_local("", &[("FOX__LICENSE__SIGNING_KEY", "not-base64-key")]);
+    assert_eq!(code, 2);
+    assert!(err.contains("env FOX__LICENSE__SIGNING_KEY: license.signing_key: is not a key made by `fox license keygen`"), "{err}");
+    assert!(!err.contains("not-base64-key"), "the value is not echoed: {err}");
 }

@@ -42,10 +42,15 @@ async fn a_valid_request_is_stored_and_sales_is_emailed() {
     assert!(mail.contains("To: sales@foxml.localhost"), "{mail}");
     assert!(mail.contains("Analytical Engines Ltd"));
     assert!(mail.contains("ada@analytical.example"));
-    let status: String = sqlx::query_scalar("SELECT status FROM email_outbox")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    // The file is written before the worker's transaction marks the row sent: poll.
+    let mut status = String::new();
+    for _ in 0..50 {
+        status = sqlx::query_scalar("SELECT status FROM email_outbox").fetch_one(&app.db).await.unwrap();
+        if status == "sent" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert_eq!(status, "sent");
 }
 

@@ -135,6 +135,7 @@ impl Application {
             Duration::from_secs(settings.email.outbox_poll_secs),
             outbox_wake.clone(),
         ));
+        tokio::spawn(crate::commerce::expiry::run(db.clone(), Duration::from_secs(300), outbox_wake.clone()));
         let addr = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&addr)
             .await

@@ -174,3 +174,27 @@ async fn rate_limits_per_key_and_per_address_with_headers() {
     assert_eq!(res.status(), 429, "6th call from this address");
     assert_eq!(res.headers()["x-ratelimit-limit"], "5", "the address limit is the one reported");
 }
+
+#[tokio::test]
+async fn licenses_past_their_time_are_expired_once_with_an_email() {
+    let app = spawn_app().await;
+    let (gone, _) = issue(&app, "desk", 30).await;
+    let (graced, _) = issue(&app, "desk", 30).await;
+    let (fine, _) = issue(&app, "desk", 30).await;
+    sqlx::query("UPDATE licenses SET starts_at = now() - interval '40 days', expires_at = now() - interval '1 day' WHERE id = ANY($1)")
+        .bind(vec![gone, graced])
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE licenses SET grace_until = now() + interval '2 days' WHERE id = $1").bind(graced).execute(&app.db).await.unwrap();
+    assert_eq!(fox::commerce::expiry::expire_due(&app.db).await.unwrap(), 1);
+    assert_eq!(fox::commerce::expiry::expire_due(&app.db).await.unwrap(), 0, "only once");
+    let status = |id: uuid::Uuid| {
+        let db = app.db.clone();
+        async move { sqlx::query_scalar::<_, String>("SELECT status FROM licenses WHERE id = $1").bind(id).fetch_one(&db).await.unwrap() }
+    };
+    assert_eq!(status(gone).await, "EXPIRED");
+    assert_eq!(status(graced).await, "ACTIVE", "in its grace period");
+    assert_eq!(status(fine).await, "ACTIVE");
+    assert_eq!(app.count("SELECT count(*) FROM email_outbox WHERE kind = 'license_status'").await, 1);
+}

@@ -67,8 +67,11 @@ fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
+/// Rate-limit state sent with every answer.
+type RateHeaders = Vec<(HeaderName, HeaderValue)>;
+
 /// Applies both rate limits; on success returns the headers to add to the response.
-fn limit(state: &AppState, headers: &HeaderMap, peer: SocketAddr, key: &str) -> Result<Vec<(HeaderName, HeaderValue)>, Response> {
+fn limit(state: &AppState, headers: &HeaderMap, peer: SocketAddr, key: &str) -> Result<RateHeaders, ApiError> {
     let ip = security::client_ip(headers, Some(peer), state.settings.server.trust_forwarded_for).map_or("unknown".into(), |i| i.to_string());
     let by_ip = state.license_ip_limiter.quota(&ip);
     // Keys are limited by their lookup hash: the key itself is never kept in memory maps.
@@ -76,20 +79,18 @@ fn limit(state: &AppState, headers: &HeaderMap, peer: SocketAddr, key: &str) -> 
     let by_key = state.license_key_limiter.quota(&key_id);
     let tight = if !by_ip.allowed || (by_key.allowed && by_ip.remaining < by_key.remaining) { by_ip } else { by_key };
     let h = |n: &'static str, v: u64| (HeaderName::from_static(n), HeaderValue::from(v));
-    let headers = vec![
+    let mut rate = vec![
         h("x-ratelimit-limit", u64::from(tight.limit)),
         h("x-ratelimit-remaining", u64::from(tight.remaining)),
         h("x-ratelimit-reset", tight.reset_secs),
     ];
     if by_ip.allowed && by_key.allowed {
-        return Ok(headers);
+        return Ok(rate);
     }
     let retry = if by_ip.allowed { by_key.reset_secs } else { by_ip.reset_secs };
     tracing::warn!(retry_after_secs = retry, "license API rate limited");
-    let mut res = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests; retry later.").into_response();
-    res.headers_mut().extend(headers);
-    res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry));
-    Err(res)
+    rate.push((header::RETRY_AFTER, HeaderValue::from(retry)));
+    Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests; retry later.").with_headers(&rate))
 }
 
 fn with_headers(mut res: Response, headers: Vec<(HeaderName, HeaderValue)>) -> Response {
@@ -139,6 +140,18 @@ fn view(l: &License, used: usize) -> LicenseView {
     }
 }
 
+/// The license of `key` for a machine operation; an unusable key or license is an error.
+async fn usable_license(conn: &mut PgConnection, state: &AppState, key: &str, rl: &RateHeaders) -> Result<License, ApiError> {
+    let l = match lookup(conn, state, key).await? {
+        Lookup::Invalid(code, detail) => return Err(ApiError::new(StatusCode::FORBIDDEN, code, detail).with_headers(rl)),
+        Lookup::Found(l) => l,
+    };
+    match status_problem(&l) {
+        Some((code, detail)) => Err(ApiError::new(StatusCode::FORBIDDEN, code, detail).with_headers(rl)),
+        None => Ok(l),
+    }
+}
+
 fn fingerprint_ok(f: &str) -> bool {
     (8..=256).contains(&f.len()) && f.bytes().all(|b| b.is_ascii_graphic())
 }
@@ -150,10 +163,7 @@ pub async fn validate_license(
     headers: HeaderMap,
     ApiJson(req): ApiJson<ValidateRequest>,
 ) -> Result<Response, ApiError> {
-    let rl = match limit(&state, &headers, peer, &req.key) {
-        Ok(h) => h,
-        Err(res) => return Ok(res),
-    };
+    let rl = limit(&state, &headers, peer, &req.key)?;
     if req.nonce.as_ref().is_some_and(|n| n.len() > 128) {
         return Err(ApiError::bad_request("nonce must be at most 128 characters"));
     }
@@ -194,10 +204,7 @@ pub async fn activate_machine(
     headers: HeaderMap,
     ApiJson(req): ApiJson<MachineRequest>,
 ) -> Result<Response, ApiError> {
-    let rl = match limit(&state, &headers, peer, &req.key) {
-        Ok(h) => h,
-        Err(res) => return Ok(res),
-    };
+    let rl = limit(&state, &headers, peer, &req.key)?;
     if !fingerprint_ok(&req.fingerprint) {
         return Err(ApiError::bad_request("fingerprint must be 8 to 256 printable ASCII characters"));
     }
@@ -206,21 +213,15 @@ pub async fn activate_machine(
         return Err(ApiError::bad_request("name must be at most 200 characters"));
     }
     let mut tx = state.db.begin().await?;
-    let l = match lookup(&mut tx, &state, &req.key).await? {
-        Lookup::Invalid(code, detail) => return Ok(with_headers(machine_error(StatusCode::FORBIDDEN, code, detail), rl)),
-        Lookup::Found(l) => l,
-    };
+    let l = usable_license(&mut tx, &state, &req.key, &rl).await?;
     // Lock the license so concurrent activations cannot exceed the seats.
     let l = db::licenses::lock(&mut tx, l.id).await?.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "license not found"))?;
-    if let Some((code, detail)) = status_problem(&l) {
-        return Ok(with_headers(machine_error(StatusCode::FORBIDDEN, code, detail), rl));
-    }
     let machines = db::licenses::active_machines(&mut tx, l.id).await?;
     let (machine_id, created) = match machines.iter().find(|m| m.fingerprint == req.fingerprint) {
         Some(m) => (m.id, false),
         None if machines.len() >= l.seats as usize => {
             let detail = format!("All {} seats are in use; deactivate a machine first.", l.seats);
-            return Ok(with_headers(machine_error(StatusCode::CONFLICT, "TOO_MANY_MACHINES", detail), rl));
+            return Err(ApiError::new(StatusCode::CONFLICT, "TOO_MANY_MACHINES", detail).with_headers(&rl));
         }
         None => (db::licenses::activate_machine(&mut tx, l.id, &req.fingerprint, name).await?, true),
     };
@@ -237,24 +238,17 @@ pub async fn deactivate_machine(
     headers: HeaderMap,
     ApiJson(req): ApiJson<MachineRequest>,
 ) -> Result<Response, ApiError> {
-    let rl = match limit(&state, &headers, peer, &req.key) {
-        Ok(h) => h,
-        Err(res) => return Ok(res),
-    };
+    let rl = limit(&state, &headers, peer, &req.key)?;
     let mut tx = state.db.begin().await?;
     let l = match lookup(&mut tx, &state, &req.key).await? {
-        Lookup::Invalid(code, detail) => return Ok(with_headers(machine_error(StatusCode::FORBIDDEN, code, detail), rl)),
+        Lookup::Invalid(code, detail) => return Err(ApiError::new(StatusCode::FORBIDDEN, code, detail).with_headers(&rl)),
         Lookup::Found(l) => l,
     };
     let removed = db::licenses::deactivate_machine(&mut tx, l.id, Some(&req.fingerprint), None).await?;
     tx.commit().await?;
     if !removed {
-        return Ok(with_headers(machine_error(StatusCode::NOT_FOUND, "NOT_ACTIVATED", "This machine is not activated for the license.".into()), rl));
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "NOT_ACTIVATED", "This machine is not activated for the license.").with_headers(&rl));
     }
     tracing::info!(license_id = %l.id, "machine deactivated");
     Ok(with_headers(Json(serde_json::json!({"deactivated": true})).into_response(), rl))
-}
-
-fn machine_error(status: StatusCode, code: &'static str, detail: String) -> Response {
-    ApiError::new(status, code, detail).into_response()
 }

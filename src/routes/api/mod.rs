@@ -3,7 +3,7 @@
 pub mod licenses;
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -14,11 +14,18 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub details: Value,
+    /// Extra response headers (e.g. rate-limit state).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), details: Value::Null }
+        Self { status, code, message: message.into(), details: Value::Null, headers: Vec::new() }
+    }
+
+    pub fn with_headers(mut self, headers: &[(HeaderName, HeaderValue)]) -> Self {
+        self.headers.extend_from_slice(headers);
+        self
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -35,7 +42,9 @@ impl From<sqlx::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({"error": {"code": self.code, "message": self.message, "details": self.details}}))).into_response()
+        let mut res = (self.status, Json(json!({"error": {"code": self.code, "message": self.message, "details": self.details}}))).into_response();
+        res.headers_mut().extend(self.headers);
+        res
     }
 }
 

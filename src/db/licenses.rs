@@ -209,8 +209,11 @@ pub async fn activate_machine(conn: &mut PgConnection, license_id: Uuid, fingerp
     .await
 }
 
+/// Records that a machine was seen; at most once a minute, so validations stay read-mostly.
 pub async fn touch_machine(conn: &mut PgConnection, machine_id: Uuid) -> sqlx::Result<()> {
-    sqlx::query!("UPDATE machines SET last_seen_at = now() WHERE id = $1", machine_id).execute(conn).await?;
+    sqlx::query!("UPDATE machines SET last_seen_at = now() WHERE id = $1 AND last_seen_at < now() - interval '1 minute'", machine_id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

@@ -35,6 +35,86 @@ pub enum Command {
     /// Inspect and check the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Manage login accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Create signing keys; issue, list and revoke licenses.
+    #[command(subcommand)]
+    License(LicenseCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password is read from standard input (one line).
+    Create {
+        /// Role: admin and sales open /admin; a customer gets a customer record too.
+        #[arg(long, value_enum)]
+        role: Role,
+        /// Email address (the login).
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input without prompting (for scripts).
+        #[arg(long)]
+        password_stdin: bool,
+        /// Name (customers only).
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Company (customers only).
+        #[arg(long, default_value = "")]
+        company: String,
+    },
+}
+
+/// A user's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    Admin,
+    Sales,
+    Customer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Sales => "sales",
+            Self::Customer => "customer",
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LicenseCommand {
+    /// Print a new Ed25519 signing key (a secret: set it as FOX__LICENSE__SIGNING_KEY) and its public key.
+    Keygen,
+    /// Issue a license: creates the customer and account if needed, prints the license id and key, queues the key email.
+    Issue {
+        /// Customer email address.
+        #[arg(long)]
+        email: String,
+        /// Tier id from the pricing configuration (e.g. desk).
+        #[arg(long)]
+        tier: String,
+        /// Length in days (default: the tier's license_days, else license.default_days).
+        #[arg(long)]
+        days: Option<u32>,
+        /// Customer name.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Customer company.
+        #[arg(long, default_value = "")]
+        company: String,
+    },
+    /// List licenses, newest first, as a table.
+    List,
+    /// Revoke a license for good (the customer is emailed).
+    Revoke {
+        /// License id (a UUID, as printed by `fox license list`).
+        id: String,
+        /// Reason, included in the customer's email.
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -139,4 +219,195 @@ pub fn init_templates(dir: &Path, force: bool) -> anyhow::Result<Vec<PathBuf>> {
         written.push(path);
     }
     Ok(written)
+}
+
+/// Longest license the CLI issues in one go (ten years).
+const MAX_DAYS: u32 = 3650;
+
+/// Reads a password (one line) from standard input, prompting when it is a terminal.
+pub fn read_password(prompt: bool) -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let stdin = std::io::stdin();
+    if prompt && stdin.is_terminal() {
+        eprint!("Password (visible as you type): ");
+        std::io::stderr().flush().ok();
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// `user create`: the account (and, for a customer, its customer record), audited as `cli`.
+pub async fn create_user(
+    settings: &config::Settings,
+    role: Role,
+    email: &str,
+    password: String,
+    name: &str,
+    company: &str,
+) -> anyhow::Result<uuid::Uuid> {
+    use crate::db;
+    let email = crate::domain::EmailAddress::parse(email)
+        .map_err(|m| anyhow::anyhow!("--email: {m}"))?
+        .as_str()
+        .to_lowercase();
+    crate::auth::password::check_policy(&password).map_err(|m| anyhow::anyhow!("password: {m}"))?;
+    let hash = crate::auth::password::hash(password).await?;
+    let pool = db::migrate(&settings.database).await?;
+    let mut tx = pool.begin().await?;
+    let customer_id = match role {
+        Role::Customer => {
+            Some(db::customers::upsert_customer(&mut tx, &email, name, company, None).await?)
+        }
+        _ => None,
+    };
+    let Some(id) =
+        db::accounts::create_user(&mut tx, &email, role.as_str(), &hash, customer_id).await?
+    else {
+        anyhow::bail!("a user with this email address already exists");
+    };
+    let details = serde_json::json!({"role": role.as_str()});
+    db::audit::record(
+        &mut tx,
+        &db::audit::Actor::system("cli"),
+        "user.create",
+        "user",
+        &id.to_string(),
+        details,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// `license keygen`: (signing key, public key), both base64.
+pub fn keygen() -> (String, String) {
+    let key = crate::license::SigningKey::generate();
+    (key.to_base64(), key.public_key().to_base64())
+}
+
+/// `license issue`: returns the license id and its key.
+pub async fn issue_license(
+    settings: &config::Settings,
+    email: &str,
+    tier: &str,
+    days: Option<u32>,
+    name: &str,
+    company: &str,
+) -> anyhow::Result<(uuid::Uuid, String)> {
+    use crate::commerce::issue::{self, Origin, Request};
+    use crate::db;
+    let email =
+        crate::domain::EmailAddress::parse(email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
+    let Some(tier) = settings.pricing.tiers.iter().find(|t| t.id == tier) else {
+        let known: Vec<&str> = settings
+            .pricing
+            .tiers
+            .iter()
+            .map(|t| t.id.as_str())
+            .collect();
+        anyhow::bail!(
+            "--tier: unknown tier {tier:?}; known tiers: {}",
+            known.join(", ")
+        );
+    };
+    let days = days
+        .or(tier.license_days)
+        .unwrap_or(settings.license.default_days);
+    if !(1..=MAX_DAYS).contains(&days) {
+        anyhow::bail!("--days: must be from 1 to {MAX_DAYS}, got {days}");
+    }
+    let Some(secret) = &settings.license.signing_key else {
+        anyhow::bail!(
+            "license.signing_key is not set: create one with `fox license keygen` and set FOX__LICENSE__SIGNING_KEY (keys signed with a throw-away key would not verify)"
+        );
+    };
+    let signer = crate::license::Signer::new(
+        crate::license::SigningKey::from_base64(secret.expose()).context("license.signing_key")?,
+    );
+    let pool = db::migrate(&settings.database).await?;
+    let req = Request {
+        email: &email,
+        name,
+        company,
+        tier,
+        expires_at: time::OffsetDateTime::now_utc() + time::Duration::days(days.into()),
+        origin: Origin {
+            source: "cli",
+            ..Default::default()
+        },
+    };
+    let mut tx = pool.begin().await?;
+    let issued = issue::issue(
+        &mut tx,
+        settings,
+        &signer,
+        &req,
+        &db::audit::Actor::system("cli"),
+    )
+    .await?
+    .context("the license was not issued")?;
+    tx.commit().await?;
+    Ok((issued.license_id, issued.key))
+}
+
+/// `license list`: a plain-text table, newest first.
+pub async fn list_licenses(settings: &config::Settings) -> anyhow::Result<String> {
+    let pool = crate::db::migrate(&settings.database).await?;
+    let mut conn = pool.acquire().await?;
+    let rows = crate::db::admin::licenses(&mut conn, None, None, 10_000).await?;
+    let mut out = format!(
+        "{:<36}  {:<32}  {:<12}  {:<9}  {:>5}  {:>5}  {:<10}  {}\n",
+        "ID", "EMAIL", "TIER", "STATUS", "USED", "SEATS", "EXPIRES", "SOURCE"
+    );
+    for r in rows {
+        out += &format!(
+            "{:<36}  {:<32}  {:<12}  {:<9}  {:>5}  {:>5}  {:<10}  {}\n",
+            r.id,
+            r.email,
+            r.tier,
+            r.status,
+            r.machines,
+            r.seats,
+            r.expires_at.date(),
+            r.source
+        );
+    }
+    Ok(out)
+}
+
+/// `license revoke`: revokes, emails the customer, audits as `cli`.
+pub async fn revoke_license(
+    settings: &config::Settings,
+    id: &str,
+    reason: &str,
+) -> anyhow::Result<uuid::Uuid> {
+    use crate::db::license_actions::{self, Action, ActionError};
+    let id: uuid::Uuid = id
+        .trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("not a license id (expected a UUID): {id:?}"))?;
+    let pool = crate::db::migrate(&settings.database).await?;
+    let mut tx = pool.begin().await?;
+    match license_actions::apply(
+        &mut tx,
+        id,
+        Action::Revoke,
+        reason.trim(),
+        &crate::db::audit::Actor::system("cli"),
+    )
+    .await
+    {
+        Ok(_) => {}
+        Err(ActionError::NotFound) => anyhow::bail!("no license with id {id}"),
+        Err(ActionError::NotAllowed(m)) => anyhow::bail!("license {id}: {m}"),
+        Err(ActionError::Db(e)) => {
+            return Err(anyhow::Error::new(e).context("revoking the license"));
+        }
+    }
+    tx.commit().await?;
+    Ok(id)
 }

@@ -1,5 +1,6 @@
 //! Fox ML Infrastructure: the web platform around the `fox-engine`.
 
+pub mod auth;
 pub mod cli;
 pub mod commerce;
 pub mod config;

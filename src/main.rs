@@ -2,7 +2,9 @@
 
 use anyhow::Context;
 use clap::Parser;
-use fox::cli::{Cli, Command, ConfigCommand, DbCommand, EXIT_INVALID_CONFIG};
+use fox::cli::{
+    Cli, Command, ConfigCommand, DbCommand, EXIT_INVALID_CONFIG, LicenseCommand, UserCommand,
+};
 use fox::config::{self, ConfigError, LoadedConfig};
 use fox::startup::{Application, shutdown_signal};
 use fox::telemetry::{self, Sink};
@@ -84,6 +86,67 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for p in fox::cli::init_templates(dir, *force)? {
                 println!("wrote {}", p.display());
             }
+        }
+        Command::User(UserCommand::Create {
+            role,
+            email,
+            password_stdin,
+            name,
+            company,
+        }) => {
+            let cfg = cli.load_config()?;
+            start_logging(&cfg)?;
+            let password = fox::cli::read_password(!*password_stdin)?;
+            let id = runtime()?.block_on(fox::cli::create_user(
+                &cfg.settings,
+                *role,
+                email,
+                password,
+                name,
+                company,
+            ))?;
+            println!("created {} user {id}", role.as_str());
+        }
+        Command::License(LicenseCommand::Keygen) => {
+            let (signing, public) = fox::cli::keygen();
+            println!("signing_key: {signing}\npublic_key: {public}");
+            eprintln!(
+                "Keep the signing key secret: set it as FOX__LICENSE__SIGNING_KEY. The public key verifies license keys offline."
+            );
+        }
+        Command::License(LicenseCommand::Issue {
+            email,
+            tier,
+            days,
+            name,
+            company,
+        }) => {
+            let cfg = cli.load_config()?;
+            start_logging(&cfg)?;
+            let (id, key) = runtime()?.block_on(fox::cli::issue_license(
+                &cfg.settings,
+                email,
+                tier,
+                *days,
+                name,
+                company,
+            ))?;
+            println!("license_id: {id}\nkey: {key}");
+            eprintln!("The key email is queued; the server's outbox sends it.");
+        }
+        Command::License(LicenseCommand::List) => {
+            let cfg = cli.load_config()?;
+            start_logging(&cfg)?;
+            print!(
+                "{}",
+                runtime()?.block_on(fox::cli::list_licenses(&cfg.settings))?
+            );
+        }
+        Command::License(LicenseCommand::Revoke { id, reason }) => {
+            let cfg = cli.load_config()?;
+            start_logging(&cfg)?;
+            let id = runtime()?.block_on(fox::cli::revoke_license(&cfg.settings, id, reason))?;
+            println!("revoked license {id}");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -3,8 +3,9 @@
 use crate::config::LoadedConfig;
 use crate::email::{Mailer, outbox};
 use crate::middleware::{panic_response, record_route, render_error_pages, track_request};
-use crate::routes::{self, Prerendered, api, checkout, health, request_access, static_files, webhooks};
-use axum::routing::post;
+use crate::routes::{
+    self, Prerendered, api, checkout, health, request_access, static_files, webhooks,
+};
 use crate::security::csrf::Csrf;
 use crate::security::headers::security_headers;
 use crate::security::rate_limit::RateLimiter;
@@ -13,6 +14,7 @@ use anyhow::Context;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
+use axum::routing::post;
 use rand::RngCore;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -21,13 +23,13 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::PostgresStore;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::PostgresStore;
 
 /// The router with all routes and layers.
 pub fn router(state: AppState) -> Router {
@@ -55,10 +57,22 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .route("/checkout/{tier}", post(checkout::create_checkout))
         .route("/checkout/success", get(checkout::show_checkout_success))
         .route("/webhooks/stripe", post(webhooks::receive_stripe_event))
-        .route("/api/v1/licenses/validate", post(api::licenses::validate_license))
-        .route("/api/v1/licenses/activate", post(api::licenses::activate_machine))
-        .route("/api/v1/licenses/deactivate", post(api::licenses::deactivate_machine))
-        .route("/.well-known/fox-license-key", get(static_files::license_public_key))
+        .route(
+            "/api/v1/licenses/validate",
+            post(api::licenses::validate_license),
+        )
+        .route(
+            "/api/v1/licenses/activate",
+            post(api::licenses::activate_machine),
+        )
+        .route(
+            "/api/v1/licenses/deactivate",
+            post(api::licenses::deactivate_machine),
+        )
+        .route(
+            "/.well-known/fox-license-key",
+            get(static_files::license_public_key),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route_layer(axum::middleware::from_fn(record_route));
@@ -76,7 +90,17 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             render_error_pages,
         ))
         .layer(CompressionLayer::new());
-    for (name, value) in security_headers(state.environment.is_production()) {
+    // A Stripe test double (stripe.api_base) serves its hosted pages from its own origin.
+    let stripe_double = state
+        .settings
+        .stripe
+        .api_base
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok())
+        .map(|u| u.origin().ascii_serialization());
+    for (name, value) in
+        security_headers(state.environment.is_production(), stripe_double.as_deref())
+    {
         app = app.layer(SetResponseHeaderLayer::if_not_present(name, value));
     }
     // Login sessions live in PostgreSQL; the cookie only carries a random session id.
@@ -108,11 +132,16 @@ impl Application {
         let settings = config.settings;
         let db = crate::db::migrate(&settings.database).await?;
         let session_store = PostgresStore::new(db.clone());
-        session_store.migrate().await.context("creating the session table")?;
-        tokio::spawn(tower_sessions::session_store::ExpiredDeletion::continuously_delete_expired(
-            session_store,
-            Duration::from_secs(300),
-        ));
+        session_store
+            .migrate()
+            .await
+            .context("creating the session table")?;
+        tokio::spawn(
+            tower_sessions::session_store::ExpiredDeletion::continuously_delete_expired(
+                session_store,
+                Duration::from_secs(300),
+            ),
+        );
         let site = crate::site::Site::load(&settings)?;
         let mailer = Arc::new(Mailer::from_settings(&settings.email)?);
         let key = match &settings.security.session_key {
@@ -135,21 +164,29 @@ impl Application {
             Duration::from_secs(settings.email.outbox_poll_secs),
             outbox_wake.clone(),
         ));
-        tokio::spawn(crate::commerce::expiry::run(db.clone(), Duration::from_secs(300), outbox_wake.clone()));
+        tokio::spawn(crate::commerce::expiry::run(
+            db.clone(),
+            Duration::from_secs(300),
+            outbox_wake.clone(),
+        ));
         let addr = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&addr)
             .await
             .with_context(|| format!("binding {addr}"))?;
         let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
         let signer = crate::license::Signer::new(match &settings.license.signing_key {
-            Some(k) => crate::license::SigningKey::from_base64(k.expose()).context("license.signing_key")?,
+            Some(k) => crate::license::SigningKey::from_base64(k.expose())
+                .context("license.signing_key")?,
             None => {
-                tracing::warn!("license.signing_key is not set; using a random key (issued keys stop verifying after a restart)");
+                tracing::warn!(
+                    "license.signing_key is not set; using a random key (issued keys stop verifying after a restart)"
+                );
                 crate::license::SigningKey::generate()
             }
         });
         let stripe = crate::commerce::stripe_api::client(&settings.stripe)?;
-        let pages = Prerendered::build(&site, &settings, &signer.public_key().to_base64()).context("rendering the site's pages")?;
+        let pages = Prerendered::build(&site, &settings, &signer.public_key().to_base64())
+            .context("rendering the site's pages")?;
         let state = AppState::new(Inner {
             db,
             lead_limiter: RateLimiter::new(settings.rate_limit.leads),

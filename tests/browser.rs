@@ -62,7 +62,8 @@ fn screenshots_dir() -> PathBuf {
 /// A headless Chromium session driven through chromedriver.
 async fn browser() -> (Driver, fantoccini::Client, PathBuf) {
     let (driver, driver_url) = start_chromedriver().await;
-    let profile = std::env::temp_dir().join(format!("fox-chrome-{}", uuid::Uuid::new_v4().simple()));
+    let profile =
+        std::env::temp_dir().join(format!("fox-chrome-{}", uuid::Uuid::new_v4().simple()));
     let caps = serde_json::json!({
         "browserName": "chrome",
         "goog:chromeOptions": {
@@ -102,14 +103,25 @@ async fn visitor_requests_access_in_a_real_browser() {
     assert!(c.title().await.unwrap().contains("Fox ML Infrastructure"));
     screenshot(&c, "01-home.png").await;
 
-    c.find(Locator::Css("header a[href='/pricing']")).await.unwrap().click().await.unwrap();
-    c.wait().for_url(&url::Url::parse(&app.url("/pricing")).unwrap()).await.unwrap();
+    c.find(Locator::Css("header a[href='/pricing']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_url(&url::Url::parse(&app.url("/pricing")).unwrap())
+        .await
+        .unwrap();
     let pricing = c.source().await.unwrap();
     assert!(pricing.contains("Desk") && pricing.contains("Enterprise"));
     screenshot(&c, "02-pricing.png").await;
 
     click(&c, "a[href='/request-access?tier=desk']").await;
-    c.wait().for_element(Locator::Css("form[action='/request-access']")).await.unwrap();
+    c.wait()
+        .for_element(Locator::Css("form[action='/request-access']"))
+        .await
+        .unwrap();
     screenshot(&c, "03-request-access.png").await;
 
     // Submitting with a bad email shows the error next to the field, keeping the input.
@@ -117,26 +129,60 @@ async fn visitor_requests_access_in_a_real_browser() {
     fill(&c, "input[name='email']", "grace-at-navy").await;
     fill(&c, "input[name='company']", "Compiler Capital").await;
     fill(&c, "input[name='role']", "Head of research").await;
-    fill(&c, "textarea[name='use_case']", "Target ranking on 5-minute bars").await;
-    c.find(Locator::Css("select[name='team_size']")).await.unwrap().select_by_value("6-20").await.unwrap();
+    fill(
+        &c,
+        "textarea[name='use_case']",
+        "Target ranking on 5-minute bars",
+    )
+    .await;
+    c.find(Locator::Css("select[name='team_size']"))
+        .await
+        .unwrap()
+        .select_by_value("6-20")
+        .await
+        .unwrap();
     click(&c, "form[action='/request-access'] button[type='submit']").await;
-    c.wait().for_element(Locator::Id("email-error")).await.unwrap();
-    let value = c.find(Locator::Css("input[name='company']")).await.unwrap().prop("value").await.unwrap();
+    c.wait()
+        .for_element(Locator::Id("email-error"))
+        .await
+        .unwrap();
+    let value = c
+        .find(Locator::Css("input[name='company']"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
     assert_eq!(value.as_deref(), Some("Compiler Capital"));
     screenshot(&c, "04-request-access-error.png").await;
 
     fill(&c, "input[name='email']", "grace@compiler.example").await;
     click(&c, "form[action='/request-access'] button[type='submit']").await;
-    c.wait().for_element(Locator::XPath("//*[contains(text(), 'Grace')]")).await.unwrap();
+    c.wait()
+        .for_element(Locator::XPath("//*[contains(text(), 'Grace')]"))
+        .await
+        .unwrap();
     let done = c.source().await.unwrap();
     assert!(done.contains("Thanks, Grace"), "confirmation page");
     screenshot(&c, "05-confirmation.png").await;
     c.close().await.unwrap();
 
-    let stored: (String, String) = sqlx::query_as("SELECT company, tier FROM leads").fetch_one(&app.db).await.unwrap();
+    let stored: (String, String) = sqlx::query_as("SELECT company, tier FROM leads")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
     assert_eq!(stored, ("Compiler Capital".into(), "desk".into()));
-    for f in ["01-home.png", "02-pricing.png", "03-request-access.png", "04-request-access-error.png", "05-confirmation.png"] {
-        assert!(screenshots_dir().join(f).metadata().unwrap().len() > 10_000, "{f} has content");
+    for f in [
+        "01-home.png",
+        "02-pricing.png",
+        "03-request-access.png",
+        "04-request-access-error.png",
+        "05-confirmation.png",
+    ] {
+        assert!(
+            screenshots_dir().join(f).metadata().unwrap().len() > 10_000,
+            "{f} has content"
+        );
     }
     let _ = std::fs::remove_dir_all(profile);
 }
@@ -156,27 +202,57 @@ async fn buyer_checks_out_gets_a_key_sets_a_password_and_sees_the_license() {
     screenshot(&c, "10-pricing-checkout.png").await;
     click(&c, "form[action='/checkout/desk'] button[type='submit']").await;
     c.wait().for_element(Locator::Id("pay")).await.unwrap();
-    assert!(c.current_url().await.unwrap().as_str().starts_with(&fake.base), "on the (fake) hosted checkout page");
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .starts_with(&fake.base),
+        "on the (fake) hosted checkout page"
+    );
     screenshot(&c, "11-hosted-checkout.png").await;
     fill(&c, "#email", "grace@compiler.example").await;
     click(&c, "#pay").await;
 
-    c.wait().for_element(Locator::Id("license-key")).await.unwrap();
-    let key = c.find(Locator::Id("license-key")).await.unwrap().prop("value").await.unwrap().unwrap();
+    c.wait()
+        .for_element(Locator::Id("license-key"))
+        .await
+        .unwrap();
+    let key = c
+        .find(Locator::Id("license-key"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(key.starts_with("FOX1-"), "the success page shows the key");
     screenshot(&c, "12-checkout-success.png").await;
 
     click(&c, "#set-password-link").await;
-    c.wait().for_element(Locator::Id("password_confirm")).await.unwrap();
+    c.wait()
+        .for_element(Locator::Id("password_confirm"))
+        .await
+        .unwrap();
     fill(&c, "#password", "correct horse battery staple").await;
     fill(&c, "#password_confirm", "correct horse battery staple").await;
     screenshot(&c, "13-set-password.png").await;
     click(&c, "form button[type='submit']").await;
 
-    c.wait().for_url(&url::Url::parse(&app.url("/account")).unwrap()).await.unwrap();
-    let license_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM licenses").fetch_one(&app.db).await.unwrap();
+    c.wait()
+        .for_url(&url::Url::parse(&app.url("/account")).unwrap())
+        .await
+        .unwrap();
+    let license_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM licenses")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
     let dashboard = c.source().await.unwrap();
-    assert!(dashboard.contains(&license_id.to_string()) || dashboard.contains(&license_id.to_string()[..8]), "the dashboard lists the license");
+    assert!(
+        dashboard.contains(&license_id.to_string())
+            || dashboard.contains(&license_id.to_string()[..8]),
+        "the dashboard lists the license"
+    );
     assert!(dashboard.contains("Desk"));
     screenshot(&c, "14-dashboard.png").await;
     c.close().await.unwrap();

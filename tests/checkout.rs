@@ -11,38 +11,68 @@ async fn pricing_token(app: &TestApp) -> String {
 
 async fn start_checkout(app: &TestApp, tier: &str) -> reqwest::Response {
     let token = pricing_token(app).await;
-    app.post_form(&format!("/checkout/{tier}"), &[("csrf_token", &token)]).await
+    app.post_form(&format!("/checkout/{tier}"), &[("csrf_token", &token)])
+        .await
 }
 
 #[tokio::test]
 async fn buy_creates_a_checkout_session_with_the_right_parameters() {
     let (app, fake) = spawn_app_with_stripe(|_| {}).await;
     let html = app.get("/pricing").await.text().await.unwrap();
-    assert!(html.contains("action=\"/checkout/desk\"") && html.contains("action=\"/checkout/researcher\""));
+    assert!(
+        html.contains("action=\"/checkout/desk\"")
+            && html.contains("action=\"/checkout/researcher\"")
+    );
     assert!(!html.contains("not available"), "checkout is on");
 
     let res = start_checkout(&app, "desk").await;
     assert_eq!(res.status(), 303);
     let location = res.headers()["location"].to_str().unwrap().to_string();
-    assert!(location.starts_with(&format!("{}/pay/cs_test_", fake.base)), "{location}");
+    assert!(
+        location.starts_with(&format!("{}/pay/cs_test_", fake.base)),
+        "{location}"
+    );
 
-    let req = fake.requests().into_iter().find(|r| r.path == "/v1/checkout/sessions").expect("session created");
+    let req = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/v1/checkout/sessions")
+        .expect("session created");
     let p = &req.params;
     assert_eq!(p["mode"], "subscription", "monthly tier → subscription");
     assert_eq!(p["line_items[0][price]"], "price_desk_monthly");
     assert_eq!(p["line_items[0][quantity]"], "1");
     assert_eq!(p["metadata[tier]"], "desk");
     assert!(uuid::Uuid::parse_str(&p["client_reference_id"]).is_ok());
-    assert_eq!(p["success_url"], "http://127.0.0.1:8080/checkout/success?session_id={CHECKOUT_SESSION_ID}");
-    assert_eq!(p["cancel_url"], "http://127.0.0.1:8080/pricing?checkout=cancelled");
-    assert!(req.idempotency_key.as_deref().is_some_and(|k| k.starts_with("checkout-")), "an idempotency key is sent");
-    assert_eq!(req.authorization.as_deref(), Some(format!("Bearer {}", fake_stripe::SECRET_KEY).as_str()));
+    assert_eq!(
+        p["success_url"],
+        "http://127.0.0.1:8080/checkout/success?session_id={CHECKOUT_SESSION_ID}"
+    );
+    assert_eq!(
+        p["cancel_url"],
+        "http://127.0.0.1:8080/pricing?checkout=cancelled"
+    );
+    assert!(
+        req.idempotency_key
+            .as_deref()
+            .is_some_and(|k| k.starts_with("checkout-")),
+        "an idempotency key is sent"
+    );
+    assert_eq!(
+        req.authorization.as_deref(),
+        Some(format!("Bearer {}", fake_stripe::SECRET_KEY).as_str())
+    );
 }
 
 #[tokio::test]
 async fn one_time_tiers_use_payment_mode() {
     let (app, fake) = spawn_app_with_stripe(|s| {
-        let t = s.pricing.tiers.iter_mut().find(|t| t.id == "researcher").unwrap();
+        let t = s
+            .pricing
+            .tiers
+            .iter_mut()
+            .find(|t| t.id == "researcher")
+            .unwrap();
         t.interval = fox::config::PriceInterval::Once;
     })
     .await;
@@ -56,7 +86,9 @@ async fn sales_and_unknown_tiers_are_404_and_csrf_is_required() {
     for tier in ["enterprise", "evaluation", "platinum"] {
         assert_eq!(start_checkout(&app, tier).await.status(), 404, "{tier}");
     }
-    let res = app.post_form("/checkout/desk", &[("csrf_token", "forged")]).await;
+    let res = app
+        .post_form("/checkout/desk", &[("csrf_token", "forged")])
+        .await;
     assert_eq!(res.status(), 403);
     assert!(fake.requests().is_empty(), "nothing reached Stripe");
 }
@@ -67,10 +99,17 @@ async fn without_stripe_checkout_is_unavailable_and_nothing_crashes() {
     let html = app.get("/pricing").await.text().await.unwrap();
     assert!(html.contains("not available") && !html.contains("action=\"/checkout/"));
     let token = app.csrf_token().await;
-    let res = app.post_form("/checkout/desk", &[("csrf_token", &token)]).await;
+    let res = app
+        .post_form("/checkout/desk", &[("csrf_token", &token)])
+        .await;
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/request-access?tier=desk");
-    assert_eq!(app.get("/checkout/success?session_id=cs_test_x").await.status(), 404);
+    assert_eq!(
+        app.get("/checkout/success?session_id=cs_test_x")
+            .await
+            .status(),
+        404
+    );
 }
 
 async fn paid_session(app: &TestApp, fake: &FakeStripe, email: &str) -> String {
@@ -90,26 +129,59 @@ async fn the_success_page_fulfils_a_paid_session_and_shows_the_key_once() {
     assert_eq!(res.headers()["cache-control"], "no-store");
     let html = res.text().await.unwrap();
     let start = html.find("FOX1-").expect("the key is shown");
-    let key: String = html[start..].chars().take_while(|c| !c.is_whitespace() && *c != '<').collect();
-    assert!(html.contains("/account/set-password?token="), "next step: set a password");
+    let key: String = html[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '<')
+        .collect();
+    assert!(
+        html.contains("/account/set-password?token="),
+        "next step: set a password"
+    );
 
     // The key verifies offline with the published public key.
-    let published: serde_json::Value = app.get("/.well-known/fox-license-key").await.json().await.unwrap();
-    let public = fox::license::PublicKey::from_base64(published["public_key"].as_str().unwrap()).unwrap();
+    let published: serde_json::Value = app
+        .get("/.well-known/fox-license-key")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let public =
+        fox::license::PublicKey::from_base64(published["public_key"].as_str().unwrap()).unwrap();
     let claims = public.verify(&key).unwrap();
     assert_eq!(claims.tier, "desk");
     assert_eq!(claims.seats, 5);
 
     // One customer (email normalised), one license, no plaintext key stored.
-    assert_eq!(app.count("SELECT count(*) FROM customers WHERE email = 'quant.buyer@fund.example'").await, 1);
-    assert_eq!(app.count("SELECT count(*) FROM licenses WHERE source = 'checkout' AND tier = 'desk'").await, 1);
-    let stored: Vec<u8> = sqlx::query_scalar("SELECT key_hash FROM license_keys").fetch_one(&app.db).await.unwrap();
+    assert_eq!(
+        app.count("SELECT count(*) FROM customers WHERE email = 'quant.buyer@fund.example'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM licenses WHERE source = 'checkout' AND tier = 'desk'")
+            .await,
+        1
+    );
+    let stored: Vec<u8> = sqlx::query_scalar("SELECT key_hash FROM license_keys")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
     assert_eq!(stored.len(), 32);
-    assert_eq!(app.count(&format!("SELECT count(*) FROM licenses WHERE entitlements::text LIKE '%{}%'", &key[5..25])).await, 0);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM licenses WHERE entitlements::text LIKE '%{}%'",
+            &key[5..25]
+        ))
+        .await,
+        0
+    );
 
     // The key email went out, and its body was erased from the outbox afterwards.
     let mails = app.wait_for_emails(1).await;
-    assert!(mails[0].contains("quant.buyer@fund.example") && mails[0].contains("Your Fox ML Infrastructure license"));
+    assert!(
+        mails[0].contains("quant.buyer@fund.example")
+            && mails[0].contains("Your Fox ML Infrastructure license")
+    );
     for _ in 0..50 {
         if app.count("SELECT count(*) FROM email_outbox WHERE kind = 'license_key' AND status = 'sent' AND body_text NOT LIKE '%FOX1-%'").await == 1 {
             break;
@@ -119,7 +191,12 @@ async fn the_success_page_fulfils_a_paid_session_and_shows_the_key_once() {
     assert_eq!(app.count("SELECT count(*) FROM email_outbox WHERE body_text LIKE '%FOX1-%' OR body_html LIKE '%FOX1-%'").await, 0, "sent key emails are erased");
 
     // Reloading the page does not issue a second license or reveal the key again.
-    let again = app.get(&format!("/checkout/success?session_id={id}")).await.text().await.unwrap();
+    let again = app
+        .get(&format!("/checkout/success?session_id={id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(!again.contains("FOX1-") && again.contains("is active"));
     assert_eq!(app.count("SELECT count(*) FROM licenses").await, 1);
 }
@@ -129,11 +206,26 @@ async fn an_unpaid_session_is_not_fulfilled() {
     let (app, fake) = spawn_app_with_stripe(|_| {}).await;
     assert_eq!(start_checkout(&app, "desk").await.status(), 303);
     let id = fake.last_session_id();
-    let html = app.get(&format!("/checkout/success?session_id={id}")).await.text().await.unwrap();
+    let html = app
+        .get(&format!("/checkout/success?session_id={id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("waiting for your payment"));
     assert_eq!(app.count("SELECT count(*) FROM licenses").await, 0);
-    assert_eq!(app.get("/checkout/success?session_id=cs_test_unknown").await.status(), 404);
-    assert_eq!(app.get("/checkout/success?session_id=../../etc").await.status(), 404);
+    assert_eq!(
+        app.get("/checkout/success?session_id=cs_test_unknown")
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        app.get("/checkout/success?session_id=../../etc")
+            .await
+            .status(),
+        404
+    );
 }
 
 #[tokio::test]
@@ -141,11 +233,20 @@ async fn success_page_and_webhook_together_issue_one_license() {
     let (app, fake) = spawn_app_with_stripe(|_| {}).await;
     let id = paid_session(&app, &fake, "both@fund.example").await;
     let session = fake.session(&id);
-    let body = fake_stripe::event("evt_both_1", "checkout.session.completed", 1_764_460_900, session);
+    let body = fake_stripe::event(
+        "evt_both_1",
+        "checkout.session.completed",
+        1_764_460_900,
+        session,
+    );
     let success = format!("/checkout/success?session_id={id}");
     let (page, hook) = tokio::join!(app.get(&success), app.deliver_now(&body));
     assert_eq!(page.status(), 200);
     assert_eq!(hook.status(), 200);
     assert_eq!(app.count("SELECT count(*) FROM licenses").await, 1);
-    assert_eq!(app.count("SELECT count(*) FROM email_outbox WHERE kind = 'license_key'").await, 1);
+    assert_eq!(
+        app.count("SELECT count(*) FROM email_outbox WHERE kind = 'license_key'")
+            .await,
+        1
+    );
 }

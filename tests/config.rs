@@ -223,7 +223,10 @@ fn example_templates_validate() {
             "FOX__EMAIL__SMTP__PASSWORD".to_string(),
             "mailer-Pw-41".to_string(),
         ),
-        ("FOX__LICENSE__SIGNING_KEY".to_string(), SIGNING_KEY.to_string()),
+        (
+            "FOX__LICENSE__SIGNING_KEY".to_string(),
+            SIGNING_KEY.to_string(),
+        ),
     ];
     let prod = config::load_layers(
         &[
@@ -344,5 +347,8 @@ fn a_signing_key_that_is_not_a_key_is_refused() {
     let (code, err) = validate_local("", &[("FOX__LICENSE__SIGNING_KEY", "not-base64-key")]);
     assert_eq!(code, 2);
     assert!(err.contains("env FOX__LICENSE__SIGNING_KEY: license.signing_key: is not a key made by `fox license keygen`"), "{err}");
-    assert!(!err.contains("not-base64-key"), "the value is not echoed: {err}");
+    assert!(
+        !err.contains("not-base64-key"),
+        "the value is not echoed: {err}"
+    );
 }

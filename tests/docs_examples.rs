@@ -11,7 +11,11 @@ fn the_docs_show_exactly_the_tested_example() {
     let example = std::fs::read_to_string("tests/support/verify_license_example.rs").unwrap();
     let start = doc.find("```rust\n").expect("a rust block") + "```rust\n".len();
     let end = start + doc[start..].find("```").unwrap();
-    assert_eq!(&doc[start..end], example, "update the docs block from tests/support/verify_license_example.rs");
+    assert_eq!(
+        &doc[start..end],
+        example,
+        "update the docs block from tests/support/verify_license_example.rs"
+    );
 }
 
 #[test]
@@ -31,9 +35,18 @@ fn the_example_verifies_real_keys_and_rejects_altered_ones() {
     let got = example::verify_license(&key, &public, 1_800_000_000).unwrap();
     assert_eq!(got["tier"], "desk");
     assert_eq!(got["seats"], 5);
-    assert_eq!(example::verify_license(&key, &public, 2_000_000_001).unwrap_err(), "the license has expired");
-    let other = fox::license::Signer::new(fox::license::SigningKey::generate()).public_key().to_base64();
-    assert!(example::verify_license(&key, &other, 0).unwrap_err().contains("does not match"));
+    assert_eq!(
+        example::verify_license(&key, &public, 2_000_000_001).unwrap_err(),
+        "the license has expired"
+    );
+    let other = fox::license::Signer::new(fox::license::SigningKey::generate())
+        .public_key()
+        .to_base64();
+    assert!(
+        example::verify_license(&key, &other, 0)
+            .unwrap_err()
+            .contains("does not match")
+    );
     let altered = key.replacen("FOX1-e", "FOX1-f", 1);
     assert!(example::verify_license(&altered, &public, 0).is_err());
 }

@@ -45,7 +45,10 @@ async fn a_valid_request_is_stored_and_sales_is_emailed() {
     // The file is written before the worker's transaction marks the row sent: poll.
     let mut status = String::new();
     for _ in 0..50 {
-        status = sqlx::query_scalar("SELECT status FROM email_outbox").fetch_one(&app.db).await.unwrap();
+        status = sqlx::query_scalar("SELECT status FROM email_outbox")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
         if status == "sent" {
             break;
         }

@@ -50,7 +50,14 @@ async fn a_full_request_cycle_logs_no_secrets_or_personal_data() {
     app.get("/docs/does-not-exist").await;
 
     // A license key through issuing (key email) and the license API.
-    let tier = app.state.settings.pricing.tiers.iter().find(|t| t.id == "desk").unwrap();
+    let tier = app
+        .state
+        .settings
+        .pricing
+        .tiers
+        .iter()
+        .find(|t| t.id == "desk")
+        .unwrap();
     let buyer = fox::domain::EmailAddress::parse("key.holder@secret-fund.example").unwrap();
     let req = fox::commerce::issue::Request {
         email: &buyer,
@@ -58,16 +65,31 @@ async fn a_full_request_cycle_logs_no_secrets_or_personal_data() {
         company: "",
         tier,
         expires_at: time::OffsetDateTime::now_utc() + time::Duration::days(30),
-        origin: fox::commerce::issue::Origin { source: "sales", ..Default::default() },
+        origin: fox::commerce::issue::Origin {
+            source: "sales",
+            ..Default::default()
+        },
     };
     let mut tx = app.db.begin().await.unwrap();
-    let issued = fox::commerce::issue::issue(&mut tx, &app.state.settings, &app.state.signer, &req, &fox::db::audit::Actor::system("test"))
-        .await
-        .unwrap()
-        .unwrap();
+    let issued = fox::commerce::issue::issue(
+        &mut tx,
+        &app.state.settings,
+        &app.state.signer,
+        &req,
+        &fox::db::audit::Actor::system("test"),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     tx.commit().await.unwrap();
     app.state.outbox_wake.notify_one();
-    let res = app.client.post(app.url("/api/v1/licenses/validate")).json(&serde_json::json!({"key": issued.key, "fingerprint": "fp-secret-machine-01"})).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/v1/licenses/validate"))
+        .json(&serde_json::json!({"key": issued.key, "fingerprint": "fp-secret-machine-01"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     app.wait_for_emails(2).await;
 

@@ -18,9 +18,23 @@ pub async fn expire_due(pool: &PgPool) -> sqlx::Result<usize> {
     .await?;
     for l in &due {
         let to = db::customers::customer_email(&mut tx, l.customer_id).await?;
-        let mail = messages::license_status(&to, l.id, "EXPIRED", "the license period ended", &format!("status:{}:expired", l.id));
+        let mail = messages::license_status(
+            &to,
+            l.id,
+            "EXPIRED",
+            "the license period ended",
+            &format!("status:{}:expired", l.id),
+        );
         db::outbox::enqueue(&mut tx, &mail.as_new()).await?;
-        db::audit::record(&mut tx, &db::audit::Actor::system("scheduler"), "license.expire", "license", &l.id.to_string(), serde_json::json!({})).await?;
+        db::audit::record(
+            &mut tx,
+            &db::audit::Actor::system("scheduler"),
+            "license.expire",
+            "license",
+            &l.id.to_string(),
+            serde_json::json!({}),
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(due.len())

@@ -26,7 +26,13 @@ pub enum Outcome {
 
 /// The expiry of a new license from checkout: the subscription's paid period when Stripe
 /// already told us (events can arrive before the session completes), else one interval.
-async fn expiry(conn: &mut PgConnection, settings: &Settings, facts: &CheckoutFacts, interval: PriceInterval, license_days: Option<u32>) -> sqlx::Result<OffsetDateTime> {
+async fn expiry(
+    conn: &mut PgConnection,
+    settings: &Settings,
+    facts: &CheckoutFacts,
+    interval: PriceInterval,
+    license_days: Option<u32>,
+) -> sqlx::Result<OffsetDateTime> {
     let now = OffsetDateTime::now_utc();
     if let Some(sub) = &facts.subscription_id {
         if let Some(end) = db::subscriptions::period_end(conn, sub).await? {
@@ -38,12 +44,21 @@ async fn expiry(conn: &mut PgConnection, settings: &Settings, facts: &CheckoutFa
     Ok(match interval {
         PriceInterval::Month => now + Duration::days(31),
         PriceInterval::Year => now + Duration::days(366),
-        _ => now + Duration::days(i64::from(license_days.unwrap_or(settings.license.default_days))),
+        _ => {
+            now + Duration::days(i64::from(
+                license_days.unwrap_or(settings.license.default_days),
+            ))
+        }
     })
 }
 
 /// Fulfils `facts` inside the caller's transaction.
-pub async fn fulfil(conn: &mut PgConnection, settings: &Settings, signer: &Signer, facts: &CheckoutFacts) -> sqlx::Result<Outcome> {
+pub async fn fulfil(
+    conn: &mut PgConnection,
+    settings: &Settings,
+    signer: &Signer,
+    facts: &CheckoutFacts,
+) -> sqlx::Result<Outcome> {
     if !facts.is_paid() {
         return Ok(Outcome::NotPaid);
     }
@@ -51,11 +66,24 @@ pub async fn fulfil(conn: &mut PgConnection, settings: &Settings, signer: &Signe
         return Ok(Outcome::AlreadyFulfilled(existing));
     }
     let tier_id = facts.tier.as_deref().unwrap_or_default();
-    let Some(tier) = settings.pricing.tiers.iter().find(|t| t.id == tier_id && t.purchase == Purchase::Checkout) else {
-        return Ok(Outcome::Rejected(format!("checkout session names no self-serve tier (tier {tier_id:?})")));
+    let Some(tier) = settings
+        .pricing
+        .tiers
+        .iter()
+        .find(|t| t.id == tier_id && t.purchase == Purchase::Checkout)
+    else {
+        return Ok(Outcome::Rejected(format!(
+            "checkout session names no self-serve tier (tier {tier_id:?})"
+        )));
     };
-    let Some(email) = facts.email.as_deref().and_then(|e| EmailAddress::parse(e).ok()) else {
-        return Ok(Outcome::Rejected("checkout session has no usable customer email".into()));
+    let Some(email) = facts
+        .email
+        .as_deref()
+        .and_then(|e| EmailAddress::parse(e).ok())
+    else {
+        return Ok(Outcome::Rejected(
+            "checkout session has no usable customer email".into(),
+        ));
     };
     let expires_at = expiry(conn, settings, facts, tier.interval, tier.license_days).await?;
     let req = Request {

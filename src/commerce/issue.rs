@@ -59,7 +59,11 @@ pub fn seats(tier: &Tier) -> i32 {
 }
 
 /// Signs a key for a stored license and records its hash.
-pub async fn new_key(conn: &mut PgConnection, signer: &Signer, l: &db::licenses::License) -> sqlx::Result<String> {
+pub async fn new_key(
+    conn: &mut PgConnection,
+    signer: &Signer,
+    l: &db::licenses::License,
+) -> sqlx::Result<String> {
     let claims = Claims {
         v: 1,
         lid: l.id,
@@ -75,9 +79,22 @@ pub async fn new_key(conn: &mut PgConnection, signer: &Signer, l: &db::licenses:
 }
 
 /// Issues a license; `None` when this checkout session was already fulfilled (idempotence).
-pub async fn issue(conn: &mut PgConnection, settings: &Settings, signer: &Signer, req: &Request<'_>, actor: &Actor) -> sqlx::Result<Option<Issued>> {
+pub async fn issue(
+    conn: &mut PgConnection,
+    settings: &Settings,
+    signer: &Signer,
+    req: &Request<'_>,
+    actor: &Actor,
+) -> sqlx::Result<Option<Issued>> {
     let email = req.email.as_str().to_lowercase();
-    let customer_id = db::customers::upsert_customer(conn, &email, req.name, req.company, req.origin.stripe_customer_id).await?;
+    let customer_id = db::customers::upsert_customer(
+        conn,
+        &email,
+        req.name,
+        req.company,
+        req.origin.stripe_customer_id,
+    )
+    .await?;
     let user = db::customers::upsert_customer_user(conn, &email, customer_id).await?;
     let new = NewLicense {
         customer_id,
@@ -91,8 +108,12 @@ pub async fn issue(conn: &mut PgConnection, settings: &Settings, signer: &Signer
         stripe_customer_id: req.origin.stripe_customer_id,
         payment_intent_id: req.origin.payment_intent_id,
     };
-    let Some(license_id) = db::licenses::insert(conn, &new).await? else { return Ok(None) };
-    let license = db::licenses::by_id(conn, license_id).await?.ok_or(sqlx::Error::RowNotFound)?;
+    let Some(license_id) = db::licenses::insert(conn, &new).await? else {
+        return Ok(None);
+    };
+    let license = db::licenses::by_id(conn, license_id)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
     let key = new_key(conn, signer, &license).await?;
 
     let base = settings.server.public_url.trim_end_matches('/');
@@ -103,9 +124,20 @@ pub async fn issue(conn: &mut PgConnection, settings: &Settings, signer: &Signer
     } else {
         None
     };
-    let next = set_password_url.clone().unwrap_or_else(|| format!("{base}/account/login"));
+    let next = set_password_url
+        .clone()
+        .unwrap_or_else(|| format!("{base}/account/login"));
     let expires = license.expires_at.date().to_string();
-    let mail = messages::license_key(&email, license_id, &req.tier.name, &expires, &key, &next, set_password_url.is_some(), true);
+    let mail = messages::license_key(
+        &email,
+        license_id,
+        &req.tier.name,
+        &expires,
+        &key,
+        &next,
+        set_password_url.is_some(),
+        true,
+    );
     db::outbox::enqueue(conn, &mail.as_new()).await?;
     db::audit::record(
         conn,
@@ -116,5 +148,11 @@ pub async fn issue(conn: &mut PgConnection, settings: &Settings, signer: &Signer
         serde_json::json!({"tier": req.tier.id, "source": req.origin.source, "expires_at": expires}),
     )
     .await?;
-    Ok(Some(Issued { license_id, customer_id, user_id: user.id, key, set_password_url }))
+    Ok(Some(Issued {
+        license_id,
+        customer_id,
+        user_id: user.id,
+        key,
+        set_password_url,
+    }))
 }

@@ -31,7 +31,12 @@ pub enum SignatureError {
 
 /// Verifies `Stripe-Signature: t=…,v1=…[,v1=…]` for `body`: any `v1` may match, compared in
 /// constant time; the timestamp must be within [`TOLERANCE_SECS`] of `now`.
-pub fn verify_signature(header: &str, body: &[u8], secret: &str, now: i64) -> Result<(), SignatureError> {
+pub fn verify_signature(
+    header: &str,
+    body: &[u8],
+    secret: &str,
+    now: i64,
+) -> Result<(), SignatureError> {
     let mut ts = None;
     let mut sigs = Vec::new();
     for part in header.split(',') {
@@ -56,14 +61,21 @@ pub fn verify_signature(header: &str, body: &[u8], secret: &str, now: i64) -> Re
         m
     };
     // `verify_slice` compares in constant time.
-    if sigs.iter().any(|s| mac.clone().verify_slice(s).is_ok()) { Ok(()) } else { Err(SignatureError::Mismatch) }
+    if sigs.iter().any(|s| mac.clone().verify_slice(s).is_ok()) {
+        Ok(())
+    } else {
+        Err(SignatureError::Mismatch)
+    }
 }
 
 fn hex_decode(s: &str) -> Option<Vec<u8>> {
     if s.len() % 2 != 0 {
         return None;
     }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 /// Signs a payload the way Stripe does (for tests and tools that send events).
@@ -71,7 +83,12 @@ pub fn sign(body: &[u8], secret: &str, ts: i64) -> String {
     let mut m = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
     m.update(format!("{ts}.").as_bytes());
     m.update(body);
-    let hex: String = m.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    let hex: String = m
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     format!("t={ts},v1={hex}")
 }
 
@@ -115,15 +132,20 @@ fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
 }
 
 fn ts(v: Option<&Value>) -> Option<OffsetDateTime> {
-    v.and_then(Value::as_i64).and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+    v.and_then(Value::as_i64)
+        .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
 }
 
 /// The checkout facts carried by a `checkout.session.*` event.
 pub fn checkout_facts(o: &Value) -> CheckoutFacts {
     CheckoutFacts {
         id: str_at(o, &["id"]).unwrap_or_default().to_string(),
-        payment_status: str_at(o, &["payment_status"]).unwrap_or_default().to_string(),
-        email: str_at(o, &["customer_details", "email"]).or_else(|| str_at(o, &["customer_email"])).map(str::to_string),
+        payment_status: str_at(o, &["payment_status"])
+            .unwrap_or_default()
+            .to_string(),
+        email: str_at(o, &["customer_details", "email"])
+            .or_else(|| str_at(o, &["customer_email"]))
+            .map(str::to_string),
         name: str_at(o, &["customer_details", "name"]).map(str::to_string),
         customer_id: str_at(o, &["customer"]).map(str::to_string),
         subscription_id: str_at(o, &["subscription"]).map(str::to_string),
@@ -135,19 +157,30 @@ pub fn checkout_facts(o: &Value) -> CheckoutFacts {
 
 /// The subscription an invoice belongs to (older and newer API shapes).
 fn invoice_subscription(o: &Value) -> Option<&str> {
-    str_at(o, &["subscription"]).or_else(|| str_at(o, &["parent", "subscription_details", "subscription"]))
+    str_at(o, &["subscription"])
+        .or_else(|| str_at(o, &["parent", "subscription_details", "subscription"]))
 }
 
 /// The end of the period an invoice paid for: the latest line period end, else `period_end`.
 fn invoice_period_end(o: &Value) -> Option<OffsetDateTime> {
     let lines = o.pointer("/lines/data").and_then(Value::as_array);
-    let from_lines = lines.into_iter().flatten().filter_map(|l| ts(l.pointer("/period/end"))).max();
+    let from_lines = lines
+        .into_iter()
+        .flatten()
+        .filter_map(|l| ts(l.pointer("/period/end")))
+        .max();
     from_lines.or_else(|| ts(o.get("period_end")))
 }
 
 /// Applies one verified event. Runs in the caller's transaction.
-pub async fn handle(conn: &mut PgConnection, settings: &Settings, signer: &Signer, event: &Event) -> sqlx::Result<Handled> {
-    let created = OffsetDateTime::from_unix_timestamp(event.created).unwrap_or_else(|_| OffsetDateTime::now_utc());
+pub async fn handle(
+    conn: &mut PgConnection,
+    settings: &Settings,
+    signer: &Signer,
+    event: &Event,
+) -> sqlx::Result<Handled> {
+    let created = OffsetDateTime::from_unix_timestamp(event.created)
+        .unwrap_or_else(|_| OffsetDateTime::now_utc());
     if !db::subscriptions::record_event(conn, &event.id, &event.kind, created).await? {
         return Ok(Handled::Duplicate);
     }
@@ -177,38 +210,81 @@ pub async fn handle(conn: &mut PgConnection, settings: &Settings, signer: &Signe
             Handled::Applied("payment failed notice")
         }
         "invoice.paid" => {
-            let (Some(sub), Some(end)) = (invoice_subscription(o), invoice_period_end(o)) else { return Ok(Handled::Ignored) };
+            let (Some(sub), Some(end)) = (invoice_subscription(o), invoice_period_end(o)) else {
+                return Ok(Handled::Ignored);
+            };
             db::subscriptions::extend_period(conn, sub, end, created).await?;
             if let Some(l) = db::licenses::by_subscription(conn, sub).await? {
                 db::licenses::extend_to(conn, l.id, end).await?;
-                audit(conn, &l, "license.extend", serde_json::json!({"until": end.unix_timestamp(), "event": event.id})).await?;
+                audit(
+                    conn,
+                    &l,
+                    "license.extend",
+                    serde_json::json!({"until": end.unix_timestamp(), "event": event.id}),
+                )
+                .await?;
             }
             Handled::Applied("period extended")
         }
         "invoice.payment_failed" => {
-            let Some(sub) = invoice_subscription(o) else { return Ok(Handled::Ignored) };
+            let Some(sub) = invoice_subscription(o) else {
+                return Ok(Handled::Ignored);
+            };
             if let Some(l) = db::licenses::by_subscription(conn, sub).await? {
-                let grace = OffsetDateTime::now_utc().max(l.expires_at) + Duration::days(i64::from(settings.license.grace_days));
+                let grace = OffsetDateTime::now_utc().max(l.expires_at)
+                    + Duration::days(i64::from(settings.license.grace_days));
                 db::licenses::set_grace(conn, l.id, grace).await?;
                 let to = db::customers::customer_email(conn, l.customer_id).await?;
                 let invoice = str_at(o, &["id"]).unwrap_or(&event.id);
-                let portal = format!("{}/account", settings.server.public_url.trim_end_matches('/'));
-                outbox.push(messages::payment_failed(&to, invoice, &grace.date().to_string(), &portal));
-                audit(conn, &l, "license.grace", serde_json::json!({"until": grace.unix_timestamp(), "event": event.id})).await?;
+                let portal = format!(
+                    "{}/account",
+                    settings.server.public_url.trim_end_matches('/')
+                );
+                outbox.push(messages::payment_failed(
+                    &to,
+                    invoice,
+                    &grace.date().to_string(),
+                    &portal,
+                ));
+                audit(
+                    conn,
+                    &l,
+                    "license.grace",
+                    serde_json::json!({"until": grace.unix_timestamp(), "event": event.id}),
+                )
+                .await?;
             }
             Handled::Applied("grace period")
         }
-        "customer.subscription.updated" | "customer.subscription.deleted" => subscription_changed(conn, settings, event, created, &mut outbox).await?,
+        "customer.subscription.updated" | "customer.subscription.deleted" => {
+            subscription_changed(conn, settings, event, created, &mut outbox).await?
+        }
         "charge.refunded" | "charge.dispute.created" => {
             let pi = str_at(o, &["payment_intent"]);
             let customer = str_at(o, &["customer"]);
-            let reason = if event.kind == "charge.refunded" { "payment refunded" } else { "payment disputed" };
+            let reason = if event.kind == "charge.refunded" {
+                "payment refunded"
+            } else {
+                "payment disputed"
+            };
             for l in db::licenses::by_payment(conn, pi, customer).await? {
                 if l.status == "ACTIVE" {
                     db::licenses::set_status(conn, l.id, "SUSPENDED", Some(reason)).await?;
                     let to = db::customers::customer_email(conn, l.customer_id).await?;
-                    outbox.push(messages::license_status(&to, l.id, "SUSPENDED", reason, &format!("status:{}:{}", l.id, event.id)));
-                    audit(conn, &l, "license.suspend", serde_json::json!({"reason": reason, "event": event.id})).await?;
+                    outbox.push(messages::license_status(
+                        &to,
+                        l.id,
+                        "SUSPENDED",
+                        reason,
+                        &format!("status:{}:{}", l.id, event.id),
+                    ));
+                    audit(
+                        conn,
+                        &l,
+                        "license.suspend",
+                        serde_json::json!({"reason": reason, "event": event.id}),
+                    )
+                    .await?;
                 }
             }
             Handled::Applied("suspended")
@@ -221,43 +297,122 @@ pub async fn handle(conn: &mut PgConnection, settings: &Settings, signer: &Signe
     Ok(result)
 }
 
-async fn audit(conn: &mut PgConnection, l: &License, action: &str, details: Value) -> sqlx::Result<()> {
-    db::audit::record(conn, &db::audit::Actor::system("stripe"), action, "license", &l.id.to_string(), details).await
+async fn audit(
+    conn: &mut PgConnection,
+    l: &License,
+    action: &str,
+    details: Value,
+) -> sqlx::Result<()> {
+    db::audit::record(
+        conn,
+        &db::audit::Actor::system("stripe"),
+        action,
+        "license",
+        &l.id.to_string(),
+        details,
+    )
+    .await
 }
 
 /// `customer.subscription.updated` / `.deleted`: tier changes, cancellation → expiry.
-async fn subscription_changed(conn: &mut PgConnection, settings: &Settings, event: &Event, created: OffsetDateTime, outbox: &mut Outbox) -> sqlx::Result<Handled> {
+async fn subscription_changed(
+    conn: &mut PgConnection,
+    settings: &Settings,
+    event: &Event,
+    created: OffsetDateTime,
+    outbox: &mut Outbox,
+) -> sqlx::Result<Handled> {
     let o = &event.data.object;
-    let Some(sub) = str_at(o, &["id"]) else { return Ok(Handled::Ignored) };
+    let Some(sub) = str_at(o, &["id"]) else {
+        return Ok(Handled::Ignored);
+    };
     let deleted = event.kind == "customer.subscription.deleted";
-    let status = if deleted { "canceled" } else { str_at(o, &["status"]).unwrap_or("unknown") };
+    let status = if deleted {
+        "canceled"
+    } else {
+        str_at(o, &["status"]).unwrap_or("unknown")
+    };
     let item = o.pointer("/items/data/0");
     let price = item.and_then(|i| str_at(i, &["price"]));
-    let tier = price.and_then(|p| settings.pricing.tiers.iter().find(|t| t.stripe_price_id.as_deref() == Some(p)));
-    let period_end = ts(o.get("current_period_end")).or_else(|| ts(item.and_then(|i| i.get("current_period_end"))));
-    let cancel_at = if o.get("cancel_at_period_end").and_then(Value::as_bool) == Some(true) { period_end } else { ts(o.get("cancel_at")) };
+    let tier = price.and_then(|p| {
+        settings
+            .pricing
+            .tiers
+            .iter()
+            .find(|t| t.stripe_price_id.as_deref() == Some(p))
+    });
+    let period_end = ts(o.get("current_period_end"))
+        .or_else(|| ts(item.and_then(|i| i.get("current_period_end"))));
+    let cancel_at = if o.get("cancel_at_period_end").and_then(Value::as_bool) == Some(true) {
+        period_end
+    } else {
+        ts(o.get("cancel_at"))
+    };
     // Only the newest snapshot counts: an older event arriving late changes nothing.
-    if !db::subscriptions::apply_snapshot(conn, sub, status, tier.map(|t| t.id.as_str()), period_end, cancel_at, created).await? {
+    if !db::subscriptions::apply_snapshot(
+        conn,
+        sub,
+        status,
+        tier.map(|t| t.id.as_str()),
+        period_end,
+        cancel_at,
+        created,
+    )
+    .await?
+    {
         return Ok(Handled::Applied("stale snapshot skipped"));
     }
-    let Some(l) = db::licenses::by_subscription(conn, sub).await? else { return Ok(Handled::Applied("recorded for later")) };
+    let Some(l) = db::licenses::by_subscription(conn, sub).await? else {
+        return Ok(Handled::Applied("recorded for later"));
+    };
     if let Some(t) = tier.filter(|t| t.id != l.tier) {
-        db::licenses::set_tier(conn, l.id, &t.id, super::issue::seats(t), &super::issue::entitlements(t)).await?;
-        audit(conn, &l, "license.tier", serde_json::json!({"from": l.tier, "to": t.id, "event": event.id})).await?;
+        db::licenses::set_tier(
+            conn,
+            l.id,
+            &t.id,
+            super::issue::seats(t),
+            &super::issue::entitlements(t),
+        )
+        .await?;
+        audit(
+            conn,
+            &l,
+            "license.tier",
+            serde_json::json!({"from": l.tier, "to": t.id, "event": event.id}),
+        )
+        .await?;
     }
     if deleted || status == "canceled" {
         let ended = ts(o.get("ended_at")).unwrap_or(created).min(l.expires_at);
         db::licenses::set_expiry(conn, l.id, ended).await?;
         db::licenses::set_status(conn, l.id, "EXPIRED", Some("subscription cancelled")).await?;
         let to = db::customers::customer_email(conn, l.customer_id).await?;
-        outbox.push(messages::license_status(&to, l.id, "EXPIRED", "subscription cancelled", &format!("status:{}:expired", l.id)));
-        audit(conn, &l, "license.expire", serde_json::json!({"event": event.id})).await?;
+        outbox.push(messages::license_status(
+            &to,
+            l.id,
+            "EXPIRED",
+            "subscription cancelled",
+            &format!("status:{}:expired", l.id),
+        ));
+        audit(
+            conn,
+            &l,
+            "license.expire",
+            serde_json::json!({"event": event.id}),
+        )
+        .await?;
         return Ok(Handled::Applied("expired"));
     }
     if let Some(at) = cancel_at {
         // Cancelled at period end: the license runs until then and is not renewed.
         db::licenses::set_expiry(conn, l.id, at).await?;
-        audit(conn, &l, "license.cancel_at", serde_json::json!({"at": at.unix_timestamp(), "event": event.id})).await?;
+        audit(
+            conn,
+            &l,
+            "license.cancel_at",
+            serde_json::json!({"at": at.unix_timestamp(), "event": event.id}),
+        )
+        .await?;
         return Ok(Handled::Applied("ends at period end"));
     }
     if let Some(end) = period_end {
@@ -275,13 +430,32 @@ mod tests {
         let body = br#"{"id":"evt_1"}"#;
         let header = sign(body, "whsec_test", 1_000);
         assert_eq!(verify_signature(&header, body, "whsec_test", 1_100), Ok(()));
-        assert_eq!(verify_signature(&header, body, "whsec_other", 1_100), Err(SignatureError::Mismatch));
-        assert_eq!(verify_signature(&header, b"{}", "whsec_test", 1_100), Err(SignatureError::Mismatch));
-        assert_eq!(verify_signature(&header, body, "whsec_test", 1_301), Err(SignatureError::Stale));
-        let two = format!("{},v1={}", sign(body, "whsec_old", 1_000), header.split("v1=").nth(1).unwrap());
+        assert_eq!(
+            verify_signature(&header, body, "whsec_other", 1_100),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify_signature(&header, b"{}", "whsec_test", 1_100),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify_signature(&header, body, "whsec_test", 1_301),
+            Err(SignatureError::Stale)
+        );
+        let two = format!(
+            "{},v1={}",
+            sign(body, "whsec_old", 1_000),
+            header.split("v1=").nth(1).unwrap()
+        );
         assert_eq!(verify_signature(&two, body, "whsec_test", 1_000), Ok(()));
-        assert_eq!(verify_signature("garbage", body, "whsec_test", 1_000), Err(SignatureError::Malformed));
-        assert_eq!(verify_signature("t=1000,v1=zz", body, "whsec_test", 1_000), Err(SignatureError::Malformed));
+        assert_eq!(
+            verify_signature("garbage", body, "whsec_test", 1_000),
+            Err(SignatureError::Malformed)
+        );
+        assert_eq!(
+            verify_signature("t=1000,v1=zz", body, "whsec_test", 1_000),
+            Err(SignatureError::Malformed)
+        );
     }
 
     #[test]
@@ -289,7 +463,10 @@ mod tests {
         let o = serde_json::json!({"id": "cs_1", "payment_status": "paid", "customer": {"id": "cus_1"},
             "customer_details": {"email": "a@b.example", "name": "A"}, "metadata": {"tier": "desk"}, "subscription": "sub_1"});
         let f = checkout_facts(&o);
-        assert_eq!((f.id.as_str(), f.customer_id.as_deref(), f.tier.as_deref()), ("cs_1", Some("cus_1"), Some("desk")));
+        assert_eq!(
+            (f.id.as_str(), f.customer_id.as_deref(), f.tier.as_deref()),
+            ("cs_1", Some("cus_1"), Some("desk"))
+        );
         assert!(f.is_paid());
     }
 

@@ -108,11 +108,19 @@ pub fn check(s: &Settings, production: bool) -> Vec<Problem> {
         _ => {}
     }
     if production && s.license.signing_key.is_none() {
-        push("license.signing_key", "must be set in production (create one with `fox license keygen`)".into());
+        push(
+            "license.signing_key",
+            "must be set in production (create one with `fox license keygen`)".into(),
+        );
     }
     if let Some(k) = &s.license.signing_key {
-        if !is_placeholder(k.expose()) && crate::license::SigningKey::from_base64(k.expose()).is_err() {
-            push("license.signing_key", "is not a key made by `fox license keygen` (32 bytes, base64)".into());
+        if !is_placeholder(k.expose())
+            && crate::license::SigningKey::from_base64(k.expose()).is_err()
+        {
+            push(
+                "license.signing_key",
+                "is not a key made by `fox license keygen` (32 bytes, base64)".into(),
+            );
         }
     }
     if s.stripe.secret_key.is_some() && s.stripe.webhook_secret.is_none() {

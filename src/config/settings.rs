@@ -176,7 +176,11 @@ pub struct SecuritySettings {
 
 impl Default for SecuritySettings {
     fn default() -> Self {
-        Self { session_key: None, session_idle_minutes: 720, token_ttl_hours: 48 }
+        Self {
+            session_key: None,
+            session_idle_minutes: 720,
+            token_ttl_hours: 48,
+        }
     }
 }
 
@@ -298,10 +302,22 @@ pub struct RateLimitSettings {
 impl Default for RateLimitSettings {
     fn default() -> Self {
         Self {
-            leads: RateLimitRule { max_requests: 5, window_secs: 3600 },
-            login: RateLimitRule { max_requests: 10, window_secs: 900 },
-            license_api_per_ip: RateLimitRule { max_requests: 600, window_secs: 60 },
-            license_api_per_key: RateLimitRule { max_requests: 120, window_secs: 60 },
+            leads: RateLimitRule {
+                max_requests: 5,
+                window_secs: 3600,
+            },
+            login: RateLimitRule {
+                max_requests: 10,
+                window_secs: 900,
+            },
+            license_api_per_ip: RateLimitRule {
+                max_requests: 600,
+                window_secs: 60,
+            },
+            license_api_per_key: RateLimitRule {
+                max_requests: 120,
+                window_secs: 60,
+            },
         }
     }
 }
@@ -336,7 +352,11 @@ pub struct LicenseSettings {
 
 impl Default for LicenseSettings {
     fn default() -> Self {
-        Self { signing_key: None, grace_days: 7, default_days: 365 }
+        Self {
+            signing_key: None,
+            grace_days: 7,
+            default_days: 365,
+        }
     }
 }
 

@@ -4,7 +4,13 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 /// Finds or creates the customer with this (normalised) email; fills in missing details.
-pub async fn upsert_customer(conn: &mut PgConnection, email: &str, name: &str, company: &str, stripe_customer_id: Option<&str>) -> sqlx::Result<Uuid> {
+pub async fn upsert_customer(
+    conn: &mut PgConnection,
+    email: &str,
+    name: &str,
+    company: &str,
+    stripe_customer_id: Option<&str>,
+) -> sqlx::Result<Uuid> {
     sqlx::query_scalar!(
         r#"INSERT INTO customers (id, email, name, company, stripe_customer_id)
            VALUES ($1, $2, $3, $4, $5)
@@ -35,7 +41,11 @@ pub struct User {
 }
 
 /// Finds or creates the customer's account (role `customer`); returns it.
-pub async fn upsert_customer_user(conn: &mut PgConnection, email: &str, customer_id: Uuid) -> sqlx::Result<User> {
+pub async fn upsert_customer_user(
+    conn: &mut PgConnection,
+    email: &str,
+    customer_id: Uuid,
+) -> sqlx::Result<User> {
     sqlx::query!(
         r#"INSERT INTO users (id, email, role, customer_id) VALUES ($1, $2, 'customer', $3)
            ON CONFLICT (email) DO UPDATE SET customer_id = COALESCE(users.customer_id, EXCLUDED.customer_id)"#,
@@ -45,7 +55,9 @@ pub async fn upsert_customer_user(conn: &mut PgConnection, email: &str, customer
     )
     .execute(&mut *conn)
     .await?;
-    user_by_email(conn, email).await?.ok_or(sqlx::Error::RowNotFound)
+    user_by_email(conn, email)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)
 }
 
 pub async fn user_by_email(conn: &mut PgConnection, email: &str) -> sqlx::Result<Option<User>> {
@@ -62,5 +74,7 @@ pub async fn user_by_id(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Optio
 
 /// The email address of a customer.
 pub async fn customer_email(conn: &mut PgConnection, customer_id: Uuid) -> sqlx::Result<String> {
-    sqlx::query_scalar!("SELECT email FROM customers WHERE id = $1", customer_id).fetch_one(conn).await
+    sqlx::query_scalar!("SELECT email FROM customers WHERE id = $1", customer_id)
+        .fetch_one(conn)
+        .await
 }

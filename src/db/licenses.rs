@@ -27,7 +27,8 @@ impl License {
     /// The moment after which the license no longer works: its expiry, or the end of a
     /// payment grace period when that is later.
     pub fn works_until(&self) -> OffsetDateTime {
-        self.grace_until.map_or(self.expires_at, |g| g.max(self.expires_at))
+        self.grace_until
+            .map_or(self.expires_at, |g| g.max(self.expires_at))
     }
 }
 
@@ -71,10 +72,20 @@ pub async fn insert(conn: &mut PgConnection, l: &NewLicense<'_>) -> sqlx::Result
 }
 
 /// Stores the keyed hash of a newly issued key.
-pub async fn insert_key(conn: &mut PgConnection, key_hash: &[u8], license_id: Uuid, hint: &str) -> sqlx::Result<()> {
-    sqlx::query!("INSERT INTO license_keys (key_hash, license_id, hint) VALUES ($1, $2, $3)", key_hash, license_id, hint)
-        .execute(conn)
-        .await?;
+pub async fn insert_key(
+    conn: &mut PgConnection,
+    key_hash: &[u8],
+    license_id: Uuid,
+    hint: &str,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO license_keys (key_hash, license_id, hint) VALUES ($1, $2, $3)",
+        key_hash,
+        license_id,
+        hint
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -91,33 +102,70 @@ macro_rules! select_license {
 }
 
 /// The license a key belongs to (by the key's lookup hash).
-pub async fn by_key_hash(conn: &mut PgConnection, key_hash: &[u8]) -> sqlx::Result<Option<License>> {
-    select_license!("JOIN license_keys k ON k.license_id = l.id WHERE k.key_hash = $1", key_hash).fetch_optional(conn).await
+pub async fn by_key_hash(
+    conn: &mut PgConnection,
+    key_hash: &[u8],
+) -> sqlx::Result<Option<License>> {
+    select_license!(
+        "JOIN license_keys k ON k.license_id = l.id WHERE k.key_hash = $1",
+        key_hash
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 pub async fn by_id(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<License>> {
-    select_license!("WHERE l.id = $1", id).fetch_optional(conn).await
+    select_license!("WHERE l.id = $1", id)
+        .fetch_optional(conn)
+        .await
 }
 
 /// Locks the license row for the rest of the transaction (seat counting, status changes).
 pub async fn lock(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<License>> {
-    select_license!("WHERE l.id = $1 FOR UPDATE", id).fetch_optional(conn).await
+    select_license!("WHERE l.id = $1 FOR UPDATE", id)
+        .fetch_optional(conn)
+        .await
 }
 
-pub async fn for_customer(conn: &mut PgConnection, customer_id: Uuid) -> sqlx::Result<Vec<License>> {
-    select_license!("WHERE l.customer_id = $1 ORDER BY l.created_at DESC", customer_id).fetch_all(conn).await
+pub async fn for_customer(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+) -> sqlx::Result<Vec<License>> {
+    select_license!(
+        "WHERE l.customer_id = $1 ORDER BY l.created_at DESC",
+        customer_id
+    )
+    .fetch_all(conn)
+    .await
 }
 
-pub async fn by_checkout_session(conn: &mut PgConnection, session_id: &str) -> sqlx::Result<Option<License>> {
-    select_license!("WHERE l.stripe_checkout_session_id = $1", session_id).fetch_optional(conn).await
+pub async fn by_checkout_session(
+    conn: &mut PgConnection,
+    session_id: &str,
+) -> sqlx::Result<Option<License>> {
+    select_license!("WHERE l.stripe_checkout_session_id = $1", session_id)
+        .fetch_optional(conn)
+        .await
 }
 
-pub async fn by_subscription(conn: &mut PgConnection, subscription_id: &str) -> sqlx::Result<Option<License>> {
-    select_license!("WHERE l.stripe_subscription_id = $1 FOR UPDATE", subscription_id).fetch_optional(conn).await
+pub async fn by_subscription(
+    conn: &mut PgConnection,
+    subscription_id: &str,
+) -> sqlx::Result<Option<License>> {
+    select_license!(
+        "WHERE l.stripe_subscription_id = $1 FOR UPDATE",
+        subscription_id
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// Licenses paid by a Stripe payment: by payment intent, else every license of the customer.
-pub async fn by_payment(conn: &mut PgConnection, payment_intent_id: Option<&str>, stripe_customer_id: Option<&str>) -> sqlx::Result<Vec<License>> {
+pub async fn by_payment(
+    conn: &mut PgConnection,
+    payment_intent_id: Option<&str>,
+    stripe_customer_id: Option<&str>,
+) -> sqlx::Result<Vec<License>> {
     select_license!(
         "WHERE ($1::text IS NOT NULL AND l.stripe_payment_intent_id = $1)
             OR ($2::text IS NOT NULL AND l.stripe_customer_id = $2
@@ -132,18 +180,34 @@ pub async fn by_payment(conn: &mut PgConnection, payment_intent_id: Option<&str>
 
 /// Every license, newest first (admin).
 pub async fn all(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<License>> {
-    select_license!("ORDER BY l.created_at DESC LIMIT $1", limit).fetch_all(conn).await
+    select_license!("ORDER BY l.created_at DESC LIMIT $1", limit)
+        .fetch_all(conn)
+        .await
 }
 
-pub async fn set_status(conn: &mut PgConnection, id: Uuid, status: &str, reason: Option<&str>) -> sqlx::Result<()> {
-    sqlx::query!("UPDATE licenses SET status = $2, status_reason = $3, updated_at = now() WHERE id = $1", id, status, reason)
-        .execute(conn)
-        .await?;
+pub async fn set_status(
+    conn: &mut PgConnection,
+    id: Uuid,
+    status: &str,
+    reason: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE licenses SET status = $2, status_reason = $3, updated_at = now() WHERE id = $1",
+        id,
+        status,
+        reason
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// Moves the expiry forward only (never back) and clears a payment grace period.
-pub async fn extend_to(conn: &mut PgConnection, id: Uuid, until: OffsetDateTime) -> sqlx::Result<OffsetDateTime> {
+pub async fn extend_to(
+    conn: &mut PgConnection,
+    id: Uuid,
+    until: OffsetDateTime,
+) -> sqlx::Result<OffsetDateTime> {
     sqlx::query_scalar!(
         r#"UPDATE licenses SET expires_at = GREATEST(expires_at, $2), grace_until = NULL, updated_at = now(),
                status = CASE WHEN status = 'EXPIRED' AND GREATEST(expires_at, $2) > now() THEN 'ACTIVE' ELSE status END
@@ -163,14 +227,24 @@ pub async fn set_expiry(conn: &mut PgConnection, id: Uuid, at: OffsetDateTime) -
     Ok(())
 }
 
-pub async fn set_grace(conn: &mut PgConnection, id: Uuid, until: OffsetDateTime) -> sqlx::Result<()> {
+pub async fn set_grace(
+    conn: &mut PgConnection,
+    id: Uuid,
+    until: OffsetDateTime,
+) -> sqlx::Result<()> {
     sqlx::query!("UPDATE licenses SET grace_until = GREATEST(grace_until, $2), updated_at = now() WHERE id = $1", id, until)
         .execute(conn)
         .await?;
     Ok(())
 }
 
-pub async fn set_tier(conn: &mut PgConnection, id: Uuid, tier: &str, seats: i32, entitlements: &serde_json::Value) -> sqlx::Result<()> {
+pub async fn set_tier(
+    conn: &mut PgConnection,
+    id: Uuid,
+    tier: &str,
+    seats: i32,
+    entitlements: &serde_json::Value,
+) -> sqlx::Result<()> {
     sqlx::query!("UPDATE licenses SET tier = $2, seats = $3, entitlements = $4, updated_at = now() WHERE id = $1", id, tier, seats, entitlements)
         .execute(conn)
         .await?;
@@ -187,7 +261,10 @@ pub struct Machine {
     pub last_seen_at: OffsetDateTime,
 }
 
-pub async fn active_machines(conn: &mut PgConnection, license_id: Uuid) -> sqlx::Result<Vec<Machine>> {
+pub async fn active_machines(
+    conn: &mut PgConnection,
+    license_id: Uuid,
+) -> sqlx::Result<Vec<Machine>> {
     sqlx::query_as!(
         Machine,
         "SELECT id, fingerprint, name, activated_at, last_seen_at FROM machines WHERE license_id = $1 AND deactivated_at IS NULL ORDER BY activated_at",
@@ -197,7 +274,12 @@ pub async fn active_machines(conn: &mut PgConnection, license_id: Uuid) -> sqlx:
     .await
 }
 
-pub async fn activate_machine(conn: &mut PgConnection, license_id: Uuid, fingerprint: &str, name: &str) -> sqlx::Result<Uuid> {
+pub async fn activate_machine(
+    conn: &mut PgConnection,
+    license_id: Uuid,
+    fingerprint: &str,
+    name: &str,
+) -> sqlx::Result<Uuid> {
     sqlx::query_scalar!(
         "INSERT INTO machines (id, license_id, fingerprint, name) VALUES ($1, $2, $3, $4) RETURNING id",
         Uuid::now_v7(),
@@ -218,7 +300,12 @@ pub async fn touch_machine(conn: &mut PgConnection, machine_id: Uuid) -> sqlx::R
 }
 
 /// Deactivates the machine with this fingerprint (or id); returns whether one was active.
-pub async fn deactivate_machine(conn: &mut PgConnection, license_id: Uuid, fingerprint: Option<&str>, machine_id: Option<Uuid>) -> sqlx::Result<bool> {
+pub async fn deactivate_machine(
+    conn: &mut PgConnection,
+    license_id: Uuid,
+    fingerprint: Option<&str>,
+    machine_id: Option<Uuid>,
+) -> sqlx::Result<bool> {
     let r = sqlx::query!(
         r#"UPDATE machines SET deactivated_at = now()
            WHERE license_id = $1 AND deactivated_at IS NULL AND (fingerprint = $2 OR id = $3)"#,

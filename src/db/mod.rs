@@ -1,9 +1,13 @@
 //! Database access: connecting (creating the database if it is missing), migrations, and
 //! one small module of named queries per table.
 
+pub mod accounts;
+pub mod admin;
+pub mod api_tokens;
 pub mod audit;
 pub mod customers;
 pub mod leads;
+pub mod license_actions;
 pub mod licenses;
 pub mod outbox;
 pub mod subscriptions;

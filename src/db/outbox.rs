@@ -1,8 +1,8 @@
 //! Queries on `email_outbox`: enqueue in the caller's transaction, claim due messages with
 //! `FOR UPDATE SKIP LOCKED` so that several workers never send the same one.
 
-use time::OffsetDateTime;
 use sqlx::{PgConnection, Postgres, Transaction};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// A message to send.

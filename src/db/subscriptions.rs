@@ -4,7 +4,12 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 
 /// Records an event id; `false` if it was processed before (the caller then does nothing).
-pub async fn record_event(conn: &mut PgConnection, id: &str, kind: &str, created: OffsetDateTime) -> sqlx::Result<bool> {
+pub async fn record_event(
+    conn: &mut PgConnection,
+    id: &str,
+    kind: &str,
+    created: OffsetDateTime,
+) -> sqlx::Result<bool> {
     let row = sqlx::query_scalar!(
         "INSERT INTO stripe_events (id, type, created) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING RETURNING id",
         id,
@@ -18,11 +23,22 @@ pub async fn record_event(conn: &mut PgConnection, id: &str, kind: &str, created
 
 /// The end of the paid period Stripe reported for a subscription.
 pub async fn period_end(conn: &mut PgConnection, id: &str) -> sqlx::Result<Option<OffsetDateTime>> {
-    Ok(sqlx::query_scalar!("SELECT current_period_end FROM subscriptions WHERE id = $1", id).fetch_optional(conn).await?.flatten())
+    Ok(sqlx::query_scalar!(
+        "SELECT current_period_end FROM subscriptions WHERE id = $1",
+        id
+    )
+    .fetch_optional(conn)
+    .await?
+    .flatten())
 }
 
 /// Moves the paid period end forward (an invoice was paid).
-pub async fn extend_period(conn: &mut PgConnection, id: &str, end: OffsetDateTime, event_at: OffsetDateTime) -> sqlx::Result<()> {
+pub async fn extend_period(
+    conn: &mut PgConnection,
+    id: &str,
+    end: OffsetDateTime,
+    event_at: OffsetDateTime,
+) -> sqlx::Result<()> {
     sqlx::query!(
         r#"INSERT INTO subscriptions (id, status, current_period_end, last_event_at) VALUES ($1, 'active', $2, $3)
            ON CONFLICT (id) DO UPDATE SET

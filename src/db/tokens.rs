@@ -19,7 +19,12 @@ pub fn generate() -> String {
 }
 
 /// Creates a token for `purpose` (`set_password` or `reset_password`); returns it.
-pub async fn create(conn: &mut PgConnection, user_id: Uuid, purpose: &str, ttl: Duration) -> sqlx::Result<String> {
+pub async fn create(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    purpose: &str,
+    ttl: Duration,
+) -> sqlx::Result<String> {
     let token = generate();
     let expires_at = OffsetDateTime::now_utc() + ttl;
     sqlx::query!("INSERT INTO user_tokens (token_hash, user_id, purpose, expires_at) VALUES ($1, $2, $3, $4)", hash(&token), user_id, purpose, expires_at)
@@ -29,7 +34,11 @@ pub async fn create(conn: &mut PgConnection, user_id: Uuid, purpose: &str, ttl: 
 }
 
 /// Marks an unexpired, unused token used and returns its user; `None` if it is not usable.
-pub async fn consume(conn: &mut PgConnection, token: &str, purpose: &str) -> sqlx::Result<Option<Uuid>> {
+pub async fn consume(
+    conn: &mut PgConnection,
+    token: &str,
+    purpose: &str,
+) -> sqlx::Result<Option<Uuid>> {
     sqlx::query_scalar!(
         r#"UPDATE user_tokens SET used_at = now()
            WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > now()

@@ -32,12 +32,18 @@ impl Composed {
 
 /// Escapes text for HTML bodies.
 pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Wraps paragraphs (already escaped) into a simple, client-safe HTML email.
 fn html_email(title: &str, paragraphs: &[String]) -> String {
-    let body: String = paragraphs.iter().map(|p| format!("<p style=\"margin:0 0 16px\">{p}</p>")).collect();
+    let body: String = paragraphs
+        .iter()
+        .map(|p| format!("<p style=\"margin:0 0 16px\">{p}</p>"))
+        .collect();
     format!(
         "<!doctype html><html><body style=\"font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#1f2937;line-height:1.5\">\
 <div style=\"max-width:600px;margin:0 auto;padding:24px\"><h1 style=\"font-size:20px;margin:0 0 16px\">{}</h1>{body}\
@@ -47,7 +53,10 @@ fn html_email(title: &str, paragraphs: &[String]) -> String {
 }
 
 fn code(s: &str) -> String {
-    format!("<code style=\"font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px;background:#f3f4f6;padding:8px;display:block;word-break:break-all\">{}</code>", escape(s))
+    format!(
+        "<code style=\"font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px;background:#f3f4f6;padding:8px;display:block;word-break:break-all\">{}</code>",
+        escape(s)
+    )
 }
 
 fn link(url: &str) -> String {
@@ -55,7 +64,16 @@ fn link(url: &str) -> String {
 }
 
 /// The license key delivery: the key, what it unlocks, and the next step (set a password).
-pub fn license_key(to: &str, license_id: uuid::Uuid, tier_name: &str, expires: &str, key: &str, next_step_url: &str, set_password: bool, dedupe: bool) -> Composed {
+pub fn license_key(
+    to: &str,
+    license_id: uuid::Uuid,
+    tier_name: &str,
+    expires: &str,
+    key: &str,
+    next_step_url: &str,
+    set_password: bool,
+    dedupe: bool,
+) -> Composed {
     let step = if set_password {
         "Set a password for your account (the link works once and expires)"
     } else {
@@ -67,8 +85,15 @@ pub fn license_key(to: &str, license_id: uuid::Uuid, tier_name: &str, expires: &
     let html = html_email(
         "Your Fox ML Infrastructure license is ready",
         &[
-            format!("Plan: <strong>{}</strong><br>Valid until: {}<br>License id: {license_id}", escape(tier_name), escape(expires)),
-            format!("Your license key (keep it secret; we cannot show it again):{}", code(key)),
+            format!(
+                "Plan: <strong>{}</strong><br>Valid until: {}<br>License id: {license_id}",
+                escape(tier_name),
+                escape(expires)
+            ),
+            format!(
+                "Your license key (keep it secret; we cannot show it again):{}",
+                code(key)
+            ),
             format!("Next step: {step}:<br>{}", link(next_step_url)),
         ],
     );
@@ -92,39 +117,107 @@ pub fn payment_failed(to: &str, invoice_id: &str, grace_until: &str, portal_url:
     let html = html_email(
         "Your payment did not go through",
         &[
-            "We could not collect the latest payment for your Fox ML Infrastructure subscription.".into(),
-            format!("Your license keeps working until <strong>{}</strong>. Please update your payment method: {}", escape(grace_until), link(portal_url)),
+            "We could not collect the latest payment for your Fox ML Infrastructure subscription."
+                .into(),
+            format!(
+                "Your license keeps working until <strong>{}</strong>. Please update your payment method: {}",
+                escape(grace_until),
+                link(portal_url)
+            ),
         ],
     );
-    Composed { kind: "payment_failed", to: to.into(), subject: "Action needed: payment failed".into(), text, html: Some(html), dedupe_key: Some(format!("payment-failed:{invoice_id}")), sensitive: false }
+    Composed {
+        kind: "payment_failed",
+        to: to.into(),
+        subject: "Action needed: payment failed".into(),
+        text,
+        html: Some(html),
+        dedupe_key: Some(format!("payment-failed:{invoice_id}")),
+        sensitive: false,
+    }
 }
 
 /// A license changed state (suspended, expired, revoked).
-pub fn license_status(to: &str, license_id: uuid::Uuid, status: &str, reason: &str, dedupe: &str) -> Composed {
+pub fn license_status(
+    to: &str,
+    license_id: uuid::Uuid,
+    status: &str,
+    reason: &str,
+    dedupe: &str,
+) -> Composed {
     let what = status.to_ascii_lowercase();
-    let text = format!("Your Fox ML Infrastructure license {license_id} is now {what}.\n\nReason: {reason}\n\nIf this is unexpected, reply to this email or contact sales.\n");
+    let text = format!(
+        "Your Fox ML Infrastructure license {license_id} is now {what}.\n\nReason: {reason}\n\nIf this is unexpected, reply to this email or contact sales.\n"
+    );
     let html = html_email(
         &format!("Your license is {what}"),
-        &[format!("License <strong>{license_id}</strong> is now <strong>{}</strong>.", escape(&what)), format!("Reason: {}", escape(reason)), "If this is unexpected, reply to this email or contact sales.".into()],
+        &[
+            format!(
+                "License <strong>{license_id}</strong> is now <strong>{}</strong>.",
+                escape(&what)
+            ),
+            format!("Reason: {}", escape(reason)),
+            "If this is unexpected, reply to this email or contact sales.".into(),
+        ],
     );
-    Composed { kind: "license_status", to: to.into(), subject: format!("Your Fox ML Infrastructure license is {what}"), text, html: Some(html), dedupe_key: Some(dedupe.to_string()), sensitive: false }
+    Composed {
+        kind: "license_status",
+        to: to.into(),
+        subject: format!("Your Fox ML Infrastructure license is {what}"),
+        text,
+        html: Some(html),
+        dedupe_key: Some(dedupe.to_string()),
+        sensitive: false,
+    }
 }
 
 /// An asynchronous checkout payment (e.g. a bank debit) failed: no license was issued.
 pub fn checkout_payment_failed(to: &str, session_id: &str) -> Composed {
     let text = "Your payment for Fox ML Infrastructure did not go through, so no license was issued.\n\nYou can try again from the pricing page, or reply to this email and we will help.\n".to_string();
-    let html = html_email("Your payment did not go through", &["Your payment for Fox ML Infrastructure did not go through, so no license was issued.".into(), "You can try again from the pricing page, or reply to this email and we will help.".into()]);
-    Composed { kind: "checkout_payment_failed", to: to.into(), subject: "Your Fox ML Infrastructure payment did not go through".into(), text, html: Some(html), dedupe_key: Some(format!("checkout-failed:{session_id}")), sensitive: false }
+    let html = html_email(
+        "Your payment did not go through",
+        &[
+            "Your payment for Fox ML Infrastructure did not go through, so no license was issued."
+                .into(),
+            "You can try again from the pricing page, or reply to this email and we will help."
+                .into(),
+        ],
+    );
+    Composed {
+        kind: "checkout_payment_failed",
+        to: to.into(),
+        subject: "Your Fox ML Infrastructure payment did not go through".into(),
+        text,
+        html: Some(html),
+        dedupe_key: Some(format!("checkout-failed:{session_id}")),
+        sensitive: false,
+    }
 }
 
 /// A password reset link.
 pub fn password_reset(to: &str, url: &str, hours: u64) -> Composed {
-    let text = format!("Someone asked to reset the password of your Fox ML Infrastructure account.\n\nSet a new password (the link works once, for {hours} hours):\n{url}\n\nIf it was not you, ignore this email.\n");
+    let text = format!(
+        "Someone asked to reset the password of your Fox ML Infrastructure account.\n\nSet a new password (the link works once, for {hours} hours):\n{url}\n\nIf it was not you, ignore this email.\n"
+    );
     let html = html_email(
         "Reset your password",
-        &[format!("Set a new password (the link works once, for {hours} hours): {}", link(url)), "If it was not you, ignore this email.".into()],
+        &[
+            format!(
+                "Set a new password (the link works once, for {hours} hours): {}",
+                link(url)
+            ),
+            "If it was not you, ignore this email.".into(),
+        ],
     );
-    Composed { kind: "password_reset", to: to.into(), subject: "Reset your Fox ML Infrastructure password".into(), text, html: Some(html), dedupe_key: None, sensitive: true }
+    Composed {
+        kind: "password_reset",
+        to: to.into(),
+        subject: "Reset your Fox ML Infrastructure password".into(),
+        text,
+        html: Some(html),
+        dedupe_key: None,
+        sensitive: true,
+    }
 }
 
 /// Tells sales about a new lead (the lead's details are the point of this message; they go

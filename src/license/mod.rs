@@ -78,7 +78,9 @@ impl PublicKey {
     pub fn from_base64(s: &str) -> Result<Self, KeyError> {
         let bytes = B64STD.decode(s.trim()).map_err(|_| KeyError::Malformed)?;
         let arr: [u8; 32] = bytes.try_into().map_err(|_| KeyError::Malformed)?;
-        ed25519_dalek::VerifyingKey::from_bytes(&arr).map(Self).map_err(|_| KeyError::Malformed)
+        ed25519_dalek::VerifyingKey::from_bytes(&arr)
+            .map(Self)
+            .map_err(|_| KeyError::Malformed)
     }
 
     pub fn to_base64(&self) -> String {
@@ -93,7 +95,9 @@ impl PublicKey {
         let sig_bytes = B64.decode(sig_b64).map_err(|_| KeyError::Malformed)?;
         let sig = Signature::from_slice(&sig_bytes).map_err(|_| KeyError::Malformed)?;
         let signed = &key[..PREFIX.len() + payload_b64.len()];
-        self.0.verify_strict(signed.as_bytes(), &sig).map_err(|_| KeyError::BadSignature)?;
+        self.0
+            .verify_strict(signed.as_bytes(), &sig)
+            .map_err(|_| KeyError::BadSignature)?;
         let payload = B64.decode(payload_b64).map_err(|_| KeyError::Malformed)?;
         serde_json::from_slice(&payload).map_err(|_| KeyError::Malformed)
     }
@@ -109,7 +113,11 @@ impl Signer {
     pub fn new(key: SigningKey) -> Self {
         // The lookup hash is keyed with a value derived from the signing key, so a database
         // dump alone does not let anyone test guessed keys.
-        let lookup_key: [u8; 32] = Sha256::new().chain_update(b"fox-license-lookup-v1").chain_update(key.0.to_bytes()).finalize().into();
+        let lookup_key: [u8; 32] = Sha256::new()
+            .chain_update(b"fox-license-lookup-v1")
+            .chain_update(key.0.to_bytes())
+            .finalize()
+            .into();
         Self { key, lookup_key }
     }
 
@@ -144,7 +152,15 @@ mod tests {
     use super::*;
 
     fn claims() -> Claims {
-        Claims { v: 1, lid: uuid::Uuid::nil(), tier: "desk".into(), seats: 5, iat: 1, exp: 2_000_000_000, ent: serde_json::json!({"concurrent_jobs": 8}) }
+        Claims {
+            v: 1,
+            lid: uuid::Uuid::nil(),
+            tier: "desk".into(),
+            seats: 5,
+            iat: 1,
+            exp: 2_000_000_000,
+            ent: serde_json::json!({"concurrent_jobs": 8}),
+        }
     }
 
     #[test]
@@ -166,11 +182,20 @@ mod tests {
         let forged_payload = B64.encode(serde_json::to_vec(&c).unwrap());
         let sig = key.rsplit_once('.').unwrap().1;
         let forged = format!("{PREFIX}{forged_payload}.{sig}");
-        assert_eq!(signer.public_key().verify(&forged), Err(KeyError::BadSignature));
+        assert_eq!(
+            signer.public_key().verify(&forged),
+            Err(KeyError::BadSignature)
+        );
         let other = Signer::new(SigningKey::generate());
         assert_eq!(other.public_key().verify(&key), Err(KeyError::BadSignature));
-        assert_eq!(signer.public_key().verify("FOX1-garbage"), Err(KeyError::Malformed));
-        assert_eq!(signer.public_key().verify("hello"), Err(KeyError::Malformed));
+        assert_eq!(
+            signer.public_key().verify("FOX1-garbage"),
+            Err(KeyError::Malformed)
+        );
+        assert_eq!(
+            signer.public_key().verify("hello"),
+            Err(KeyError::Malformed)
+        );
     }
 
     #[test]

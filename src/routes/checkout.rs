@@ -23,23 +23,47 @@ pub struct CheckoutForm {
 }
 
 #[tracing::instrument(skip_all, fields(tier = %tier))]
-pub async fn create_checkout(State(state): State<AppState>, Path(tier): Path<String>, headers: HeaderMap, Form(form): Form<CheckoutForm>) -> Result<Response> {
+pub async fn create_checkout(
+    State(state): State<AppState>,
+    Path(tier): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<CheckoutForm>,
+) -> Result<Response> {
     // Only self-serve tiers are sold here; sales tiers and unknown ids do not exist for it.
-    let t = state.settings.pricing.tiers.iter().find(|t| t.id == tier && t.purchase == Purchase::Checkout).ok_or(AppError::NotFound)?;
-    if !state.csrf.verify(security::cookie(&headers, csrf::COOKIE), &form.csrf_token) {
+    let t = state
+        .settings
+        .pricing
+        .tiers
+        .iter()
+        .find(|t| t.id == tier && t.purchase == Purchase::Checkout)
+        .ok_or(AppError::NotFound)?;
+    if !state
+        .csrf
+        .verify(security::cookie(&headers, csrf::COOKIE), &form.csrf_token)
+    {
         return Err(AppError::Forbidden("Your session expired or the form was not sent from this site. Go back to the pricing page and try again.".into()));
     }
     let Some(client) = &state.stripe else {
         return Ok(Redirect::to(&format!("/request-access?tier={}", t.id)).into_response());
     };
     let reference = uuid::Uuid::new_v4().to_string();
-    match stripe_api::create_checkout_session(client, t, &state.settings.server.public_url, &reference).await {
+    match stripe_api::create_checkout_session(
+        client,
+        t,
+        &state.settings.server.public_url,
+        &reference,
+    )
+    .await
+    {
         Ok(url) => {
             tracing::info!(checkout_reference = %reference, "checkout session created");
             Ok(Redirect::to(&url).into_response())
         }
         Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "creating a checkout session failed");
+            tracing::error!(
+                error = format!("{e:#}"),
+                "creating a checkout session failed"
+            );
             Err(AppError::Unavailable("payment provider".into()))
         }
     }
@@ -51,16 +75,25 @@ pub struct SuccessQuery {
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn show_checkout_success(State(state): State<AppState>, Query(q): Query<SuccessQuery>) -> Result<Response> {
+pub async fn show_checkout_success(
+    State(state): State<AppState>,
+    Query(q): Query<SuccessQuery>,
+) -> Result<Response> {
     let client = state.stripe.as_ref().ok_or(AppError::NotFound)?;
     let sid = q.session_id.trim();
-    if !sid.starts_with("cs_") || sid.len() > 255 || !sid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+    if !sid.starts_with("cs_")
+        || sid.len() > 255
+        || !sid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
         return Err(AppError::NotFound);
     }
     let facts = match stripe_api::retrieve_checkout_session(client, sid).await {
         Ok(f) => f,
         Err(e) => {
-            tracing::warn!(error = format!("{e:#}"), "retrieving a checkout session failed");
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "retrieving a checkout session failed"
+            );
             return Err(AppError::NotFound);
         }
     };
@@ -68,9 +101,22 @@ pub async fn show_checkout_success(State(state): State<AppState>, Query(q): Quer
     let outcome = fulfil::fulfil(&mut tx, &state.settings, &state.signer, &facts).await?;
     tx.commit().await?;
     state.outbox_wake.notify_one();
-    let tier_name = |id: &str| state.settings.pricing.tiers.iter().find(|t| t.id == id).map_or(id.to_string(), |t| t.name.clone());
+    let tier_name = |id: &str| {
+        state
+            .settings
+            .pricing
+            .tiers
+            .iter()
+            .find(|t| t.id == id)
+            .map_or(id.to_string(), |t| t.name.clone())
+    };
     let mut page = CheckoutSuccessPage {
-        layout: state.site.layout("Your license", "Your Fox ML Infrastructure license.", "", "/checkout/success"),
+        layout: state.site.layout(
+            "Your license",
+            "Your Fox ML Infrastructure license.",
+            "",
+            "/checkout/success",
+        ),
         outcome: "pending",
         tier_name: tier_name(facts.tier.as_deref().unwrap_or("")),
         license_id: String::new(),
@@ -82,7 +128,9 @@ pub async fn show_checkout_success(State(state): State<AppState>, Query(q): Quer
         Outcome::Issued(i) => {
             tracing::info!(license_id = %i.license_id, "license issued from success page");
             let mut conn = state.db.acquire().await?;
-            let l = crate::db::licenses::by_id(&mut conn, i.license_id).await?.ok_or(AppError::NotFound)?;
+            let l = crate::db::licenses::by_id(&mut conn, i.license_id)
+                .await?
+                .ok_or(AppError::NotFound)?;
             page.outcome = "issued";
             page.license_id = i.license_id.to_string();
             page.expires = l.expires_at.date().to_string();
@@ -103,6 +151,7 @@ pub async fn show_checkout_success(State(state): State<AppState>, Query(q): Quer
     }
     let mut res = render(&page)?;
     // The page may show a license key: never cache it anywhere.
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
 }

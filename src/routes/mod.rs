@@ -67,17 +67,28 @@ pub async fn show_home(State(state): State<AppState>) -> Response {
 }
 
 /// The pricing page; with checkout on, its Buy forms get the visitor's CSRF token.
-pub async fn show_pricing(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+pub async fn show_pricing(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Response {
     if state.stripe.is_none() {
         return html(&state.pages.pricing);
     }
-    let (token, set_cookie) = state.csrf.cookie_token(crate::security::cookie(&headers, crate::security::csrf::COOKIE));
-    let page = String::from_utf8_lossy(&state.pages.pricing).replace(site::CSRF_PLACEHOLDER, &state.csrf.form_token(&token));
+    let (token, set_cookie) = state.csrf.cookie_token(crate::security::cookie(
+        &headers,
+        crate::security::csrf::COOKIE,
+    ));
+    let page = String::from_utf8_lossy(&state.pages.pricing)
+        .replace(site::CSRF_PLACEHOLDER, &state.csrf.form_token(&token));
     let mut res = html(&Bytes::from(page));
     if let Some(c) = set_cookie {
-        res.headers_mut().append(header::SET_COOKIE, HeaderValue::from_str(&c).expect("cookie is ASCII"));
+        res.headers_mut().append(
+            header::SET_COOKIE,
+            HeaderValue::from_str(&c).expect("cookie is ASCII"),
+        );
     }
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
 

@@ -79,5 +79,8 @@ pub async fn license_public_key(State(state): State<AppState>) -> impl IntoRespo
         "encoding": "base64 (32 raw bytes)",
         "docs": format!("{}/docs/licensing-api", state.site.public_url),
     });
-    ([(header::CACHE_CONTROL, "public, max-age=3600")], axum::Json(body))
+    (
+        [(header::CACHE_CONTROL, "public, max-age=3600")],
+        axum::Json(body),
+    )
 }

@@ -5,22 +5,37 @@
 use crate::commerce::webhook::{self, Event, Handled};
 use crate::routes::api::ApiError;
 use crate::state::AppState;
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 
 #[tracing::instrument(skip_all)]
-pub async fn receive_stripe_event(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+pub async fn receive_stripe_event(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let Some(secret) = &state.settings.stripe.webhook_secret else {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "webhooks are not configured"));
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "webhooks are not configured",
+        ));
     };
-    let header = headers.get("stripe-signature").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let header = headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     if let Err(e) = webhook::verify_signature(header, &body, secret.expose(), now) {
         tracing::warn!(reason = %e, "stripe webhook rejected");
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_signature", e.to_string()));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_signature",
+            e.to_string(),
+        ));
     }
     let event: Event = serde_json::from_slice(&body).map_err(|e| {
         tracing::warn!(error = %e, "stripe webhook body is not an event");

@@ -90,3 +90,41 @@ mod tests {
         assert_eq!(c.cookie_token(Some(&tok)), (tok, None));
     }
 }
+
+/// The form token for one response, and the cookie to set when the visitor had none.
+pub struct FormToken {
+    pub token: String,
+    set_cookie: Option<String>,
+}
+
+impl FormToken {
+    /// Adds the CSRF cookie (when new) to a page holding forms, and marks it uncacheable:
+    /// forms carry per-visitor tokens.
+    pub fn apply(self, res: &mut axum::response::Response) {
+        use axum::http::{HeaderValue, header};
+        if let Some(c) = self.set_cookie {
+            res.headers_mut().append(
+                header::SET_COOKIE,
+                HeaderValue::from_str(&c).expect("cookie is ASCII"),
+            );
+        }
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+}
+
+impl Csrf {
+    /// The token for forms on a page answering `headers`' request.
+    pub fn for_request(&self, headers: &axum::http::HeaderMap) -> FormToken {
+        let (cookie, set_cookie) = self.cookie_token(super::cookie(headers, COOKIE));
+        FormToken {
+            token: self.form_token(&cookie),
+            set_cookie,
+        }
+    }
+
+    /// Whether a submitted form's token matches the request's CSRF cookie.
+    pub fn verify_request(&self, headers: &axum::http::HeaderMap, form_token: &str) -> bool {
+        self.verify(super::cookie(headers, COOKIE), form_token)
+    }
+}

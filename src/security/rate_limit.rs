@@ -42,12 +42,20 @@ impl RateLimiter {
         if now.duration_since(entry.0) >= window {
             *entry = (now, 0);
         }
-        let reset_secs = window.saturating_sub(now.duration_since(entry.0)).as_secs().max(1);
+        let reset_secs = window
+            .saturating_sub(now.duration_since(entry.0))
+            .as_secs()
+            .max(1);
         let allowed = entry.1 < self.rule.max_requests;
         if allowed {
             entry.1 += 1;
         }
-        Quota { allowed, limit: self.rule.max_requests, remaining: self.rule.max_requests - entry.1, reset_secs }
+        Quota {
+            allowed,
+            limit: self.rule.max_requests,
+            remaining: self.rule.max_requests - entry.1,
+            reset_secs,
+        }
     }
 }
 

@@ -72,12 +72,27 @@ impl FakeStripe {
     /// The last session created.
     pub fn last_session_id(&self) -> String {
         let g = self.inner.lock().unwrap();
-        g.sessions.keys().max().cloned().expect("a session was created")
+        g.sessions
+            .keys()
+            .max()
+            .cloned()
+            .expect("a session was created")
     }
 }
 
-fn record(f: &FakeStripe, method: &str, path: &str, headers: &HeaderMap, params: BTreeMap<String, String>) {
-    let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
+fn record(
+    f: &FakeStripe,
+    method: &str,
+    path: &str,
+    headers: &HeaderMap,
+    params: BTreeMap<String, String>,
+) {
+    let h = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
     f.inner.lock().unwrap().requests.push(Recorded {
         method: method.into(),
         path: path.into(),
@@ -88,11 +103,16 @@ fn record(f: &FakeStripe, method: &str, path: &str, headers: &HeaderMap, params:
 }
 
 fn authorized(headers: &HeaderMap) -> bool {
-    headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(&format!("Bearer {SECRET_KEY}"))
+    headers.get("authorization").and_then(|v| v.to_str().ok())
+        == Some(&format!("Bearer {SECRET_KEY}"))
 }
 
 fn stripe_error(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({"error": {"type": "invalid_request_error", "message": message}}))).into_response()
+    (
+        status,
+        Json(json!({"error": {"type": "invalid_request_error", "message": message}})),
+    )
+        .into_response()
 }
 
 fn mark_paid(s: &mut Value, email: &str) {
@@ -107,19 +127,43 @@ fn mark_paid(s: &mut Value, email: &str) {
     }
 }
 
-async fn create_session(State(f): State<FakeStripe>, headers: HeaderMap, Form(params): Form<BTreeMap<String, String>>) -> Response {
-    record(&f, "POST", "/v1/checkout/sessions", &headers, params.clone());
+async fn create_session(
+    State(f): State<FakeStripe>,
+    headers: HeaderMap,
+    Form(params): Form<BTreeMap<String, String>>,
+) -> Response {
+    record(
+        &f,
+        "POST",
+        "/v1/checkout/sessions",
+        &headers,
+        params.clone(),
+    );
     if !authorized(&headers) {
         return stripe_error(StatusCode::UNAUTHORIZED, "Invalid API Key provided");
     }
     // Check the parameters our code must send, as Stripe would.
-    for required in ["mode", "line_items[0][price]", "line_items[0][quantity]", "success_url", "cancel_url", "client_reference_id", "metadata[tier]"] {
+    for required in [
+        "mode",
+        "line_items[0][price]",
+        "line_items[0][quantity]",
+        "success_url",
+        "cancel_url",
+        "client_reference_id",
+        "metadata[tier]",
+    ] {
         if !params.contains_key(required) {
-            return stripe_error(StatusCode::BAD_REQUEST, &format!("Missing required param: {required}."));
+            return stripe_error(
+                StatusCode::BAD_REQUEST,
+                &format!("Missing required param: {required}."),
+            );
         }
     }
     if !params["success_url"].contains("{CHECKOUT_SESSION_ID}") {
-        return stripe_error(StatusCode::BAD_REQUEST, "success_url lacks {CHECKOUT_SESSION_ID}");
+        return stripe_error(
+            StatusCode::BAD_REQUEST,
+            "success_url lacks {CHECKOUT_SESSION_ID}",
+        );
     }
     let id = {
         let mut g = f.inner.lock().unwrap();
@@ -139,23 +183,48 @@ async fn create_session(State(f): State<FakeStripe>, headers: HeaderMap, Form(pa
     Json(session).into_response()
 }
 
-async fn retrieve_session(State(f): State<FakeStripe>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    record(&f, "GET", &format!("/v1/checkout/sessions/{id}"), &headers, BTreeMap::new());
+async fn retrieve_session(
+    State(f): State<FakeStripe>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    record(
+        &f,
+        "GET",
+        &format!("/v1/checkout/sessions/{id}"),
+        &headers,
+        BTreeMap::new(),
+    );
     if !authorized(&headers) {
         return stripe_error(StatusCode::UNAUTHORIZED, "Invalid API Key provided");
     }
     match f.inner.lock().unwrap().sessions.get(&id) {
         Some(s) => Json(s.clone()).into_response(),
-        None => stripe_error(StatusCode::NOT_FOUND, &format!("No such checkout.session: '{id}'")),
+        None => stripe_error(
+            StatusCode::NOT_FOUND,
+            &format!("No such checkout.session: '{id}'"),
+        ),
     }
 }
 
-async fn create_portal(State(f): State<FakeStripe>, headers: HeaderMap, Form(params): Form<BTreeMap<String, String>>) -> Response {
-    record(&f, "POST", "/v1/billing_portal/sessions", &headers, params.clone());
+async fn create_portal(
+    State(f): State<FakeStripe>,
+    headers: HeaderMap,
+    Form(params): Form<BTreeMap<String, String>>,
+) -> Response {
+    record(
+        &f,
+        "POST",
+        "/v1/billing_portal/sessions",
+        &headers,
+        params.clone(),
+    );
     if !authorized(&headers) {
         return stripe_error(StatusCode::UNAUTHORIZED, "Invalid API Key provided");
     }
-    let Some(customer) = params.get("customer") else { return stripe_error(StatusCode::BAD_REQUEST, "Missing required param: customer.") };
+    let Some(customer) = params.get("customer") else {
+        return stripe_error(StatusCode::BAD_REQUEST, "Missing required param: customer.");
+    };
     Json(json!({
         "id": "bps_fake_1", "object": "billing_portal.session", "configuration": "bpc_fake_1", "created": 1764460800,
         "customer": customer, "customer_account": null, "flow": null, "livemode": false, "locale": null, "on_behalf_of": null,
@@ -178,12 +247,26 @@ async fn hosted_page(State(f): State<FakeStripe>, Path(id): Path<String>) -> Res
     .into_response()
 }
 
-async fn hosted_pay(State(f): State<FakeStripe>, Path(id): Path<String>, Form(form): Form<HashMap<String, String>>) -> Response {
+async fn hosted_pay(
+    State(f): State<FakeStripe>,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     let success = {
         let mut g = f.inner.lock().unwrap();
-        let Some(s) = g.sessions.get_mut(&id) else { return StatusCode::NOT_FOUND.into_response() };
-        mark_paid(s, form.get("email").map(String::as_str).unwrap_or("buyer@quant.example"));
-        s["success_url"].as_str().unwrap().replace("{CHECKOUT_SESSION_ID}", &id)
+        let Some(s) = g.sessions.get_mut(&id) else {
+            return StatusCode::NOT_FOUND.into_response();
+        };
+        mark_paid(
+            s,
+            form.get("email")
+                .map(String::as_str)
+                .unwrap_or("buyer@quant.example"),
+        );
+        s["success_url"]
+            .as_str()
+            .unwrap()
+            .replace("{CHECKOUT_SESSION_ID}", &id)
     };
     Redirect::to(&success).into_response()
 }

@@ -191,7 +191,9 @@ pub async fn raw_get(address: &str, path: &str) -> (u16, String) {
 pub mod fake_stripe;
 
 /// The app wired to a fake Stripe (checkout on, webhooks verified with the fake's secret).
-pub async fn spawn_app_with_stripe(adjust: impl FnOnce(&mut Settings)) -> (TestApp, fake_stripe::FakeStripe) {
+pub async fn spawn_app_with_stripe(
+    adjust: impl FnOnce(&mut Settings),
+) -> (TestApp, fake_stripe::FakeStripe) {
     let fake = fake_stripe::FakeStripe::start().await;
     let base = fake.base.clone();
     let app = spawn_app_with(move |s| {
@@ -220,10 +222,18 @@ impl TestApp {
 
     /// Delivers a correctly signed webhook now.
     pub async fn deliver_now(&self, body: &[u8]) -> reqwest::Response {
-        self.deliver(body, fake_stripe::WEBHOOK_SECRET, time::OffsetDateTime::now_utc().unix_timestamp()).await
+        self.deliver(
+            body,
+            fake_stripe::WEBHOOK_SECRET,
+            time::OffsetDateTime::now_utc().unix_timestamp(),
+        )
+        .await
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
-        sqlx::query_scalar::<_, i64>(sql).fetch_one(&self.db).await.unwrap()
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(&self.db)
+            .await
+            .unwrap()
     }
 }

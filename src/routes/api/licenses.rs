@@ -60,7 +60,9 @@ pub struct ValidateResponse {
 }
 
 fn now_rfc3339() -> String {
-    OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default()
+    OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_default()
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {
@@ -71,13 +73,32 @@ fn rfc3339(t: OffsetDateTime) -> String {
 type RateHeaders = Vec<(HeaderName, HeaderValue)>;
 
 /// Applies both rate limits; on success returns the headers to add to the response.
-fn limit(state: &AppState, headers: &HeaderMap, peer: SocketAddr, key: &str) -> Result<RateHeaders, ApiError> {
-    let ip = security::client_ip(headers, Some(peer), state.settings.server.trust_forwarded_for).map_or("unknown".into(), |i| i.to_string());
+fn limit(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    key: &str,
+) -> Result<RateHeaders, ApiError> {
+    let ip = security::client_ip(
+        headers,
+        Some(peer),
+        state.settings.server.trust_forwarded_for,
+    )
+    .map_or("unknown".into(), |i| i.to_string());
     let by_ip = state.license_ip_limiter.quota(&ip);
     // Keys are limited by their lookup hash: the key itself is never kept in memory maps.
-    let key_id: String = state.signer.lookup_hash(key).iter().map(|b| format!("{b:02x}")).collect();
+    let key_id: String = state
+        .signer
+        .lookup_hash(key)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let by_key = state.license_key_limiter.quota(&key_id);
-    let tight = if !by_ip.allowed || (by_key.allowed && by_ip.remaining < by_key.remaining) { by_ip } else { by_key };
+    let tight = if !by_ip.allowed || (by_key.allowed && by_ip.remaining < by_key.remaining) {
+        by_ip
+    } else {
+        by_key
+    };
     let h = |n: &'static str, v: u64| (HeaderName::from_static(n), HeaderValue::from(v));
     let mut rate = vec![
         h("x-ratelimit-limit", u64::from(tight.limit)),
@@ -87,15 +108,25 @@ fn limit(state: &AppState, headers: &HeaderMap, peer: SocketAddr, key: &str) -> 
     if by_ip.allowed && by_key.allowed {
         return Ok(rate);
     }
-    let retry = if by_ip.allowed { by_key.reset_secs } else { by_ip.reset_secs };
+    let retry = if by_ip.allowed {
+        by_key.reset_secs
+    } else {
+        by_ip.reset_secs
+    };
     tracing::warn!(retry_after_secs = retry, "license API rate limited");
     rate.push((header::RETRY_AFTER, HeaderValue::from(retry)));
-    Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests; retry later.").with_headers(&rate))
+    Err(ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        "Too many requests; retry later.",
+    )
+    .with_headers(&rate))
 }
 
 fn with_headers(mut res: Response, headers: Vec<(HeaderName, HeaderValue)>) -> Response {
     res.headers_mut().extend(headers);
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
 
@@ -108,22 +139,43 @@ enum Lookup {
 async fn lookup(conn: &mut PgConnection, state: &AppState, key: &str) -> sqlx::Result<Lookup> {
     match state.signer.public_key().verify(key) {
         Ok(_) => {}
-        Err(KeyError::Malformed) => return Ok(Lookup::Invalid("INVALID_SIGNATURE", "This is not a Fox ML license key.".into())),
-        Err(KeyError::BadSignature) => return Ok(Lookup::Invalid("INVALID_SIGNATURE", "The key's signature does not match its contents.".into())),
+        Err(KeyError::Malformed) => {
+            return Ok(Lookup::Invalid(
+                "INVALID_SIGNATURE",
+                "This is not a Fox ML license key.".into(),
+            ));
+        }
+        Err(KeyError::BadSignature) => {
+            return Ok(Lookup::Invalid(
+                "INVALID_SIGNATURE",
+                "The key's signature does not match its contents.".into(),
+            ));
+        }
     }
-    Ok(match db::licenses::by_key_hash(conn, &state.signer.lookup_hash(key)).await? {
-        Some(l) => Lookup::Found(l),
-        None => Lookup::Invalid("NOT_FOUND", "No license is registered for this key.".into()),
-    })
+    Ok(
+        match db::licenses::by_key_hash(conn, &state.signer.lookup_hash(key)).await? {
+            Some(l) => Lookup::Found(l),
+            None => Lookup::Invalid("NOT_FOUND", "No license is registered for this key.".into()),
+        },
+    )
 }
 
 /// The status problem of a license, if any: revoked, suspended, expired.
 fn status_problem(l: &License) -> Option<(&'static str, String)> {
     match l.status.as_str() {
         "REVOKED" => Some(("REVOKED", "This license was revoked.".into())),
-        "SUSPENDED" => Some(("SUSPENDED", format!("This license is suspended: {}.", l.status_reason.as_deref().unwrap_or("contact support")))),
+        "SUSPENDED" => Some((
+            "SUSPENDED",
+            format!(
+                "This license is suspended: {}.",
+                l.status_reason.as_deref().unwrap_or("contact support")
+            ),
+        )),
         "EXPIRED" => Some(("EXPIRED", "This license has expired.".into())),
-        _ if l.works_until() <= OffsetDateTime::now_utc() => Some(("EXPIRED", format!("This license expired on {}.", l.expires_at.date()))),
+        _ if l.works_until() <= OffsetDateTime::now_utc() => Some((
+            "EXPIRED",
+            format!("This license expired on {}.", l.expires_at.date()),
+        )),
         _ => None,
     }
 }
@@ -132,7 +184,11 @@ fn view(l: &License, used: usize) -> LicenseView {
     LicenseView {
         id: l.id,
         tier: l.tier.clone(),
-        status: if status_problem(l).is_some_and(|(c, _)| c == "EXPIRED") { "EXPIRED".into() } else { l.status.clone() },
+        status: if status_problem(l).is_some_and(|(c, _)| c == "EXPIRED") {
+            "EXPIRED".into()
+        } else {
+            l.status.clone()
+        },
         expires_at: rfc3339(l.expires_at),
         seats: l.seats,
         seats_used: used,
@@ -141,13 +197,22 @@ fn view(l: &License, used: usize) -> LicenseView {
 }
 
 /// The license of `key` for a machine operation; an unusable key or license is an error.
-async fn usable_license(conn: &mut PgConnection, state: &AppState, key: &str, rl: &RateHeaders) -> Result<License, ApiError> {
+async fn usable_license(
+    conn: &mut PgConnection,
+    state: &AppState,
+    key: &str,
+    rl: &RateHeaders,
+) -> Result<License, ApiError> {
     let l = match lookup(conn, state, key).await? {
-        Lookup::Invalid(code, detail) => return Err(ApiError::new(StatusCode::FORBIDDEN, code, detail).with_headers(rl)),
+        Lookup::Invalid(code, detail) => {
+            return Err(ApiError::new(StatusCode::FORBIDDEN, code, detail).with_headers(rl));
+        }
         Lookup::Found(l) => l,
     };
     match status_problem(&l) {
-        Some((code, detail)) => Err(ApiError::new(StatusCode::FORBIDDEN, code, detail).with_headers(rl)),
+        Some((code, detail)) => {
+            Err(ApiError::new(StatusCode::FORBIDDEN, code, detail).with_headers(rl))
+        }
         None => Ok(l),
     }
 }
@@ -165,14 +230,24 @@ pub async fn validate_license(
 ) -> Result<Response, ApiError> {
     let rl = limit(&state, &headers, peer, &req.key)?;
     if req.nonce.as_ref().is_some_and(|n| n.len() > 128) {
-        return Err(ApiError::bad_request("nonce must be at most 128 characters"));
+        return Err(ApiError::bad_request(
+            "nonce must be at most 128 characters",
+        ));
     }
     let mut conn = state.db.acquire().await?;
-    let respond = |valid: bool, code: &'static str, detail: String, license: Option<LicenseView>| {
-        let body = ValidateResponse { valid, code, detail, license, nonce: req.nonce.clone(), ts: now_rfc3339() };
-        tracing::info!(code, "license validated");
-        with_headers(Json(body).into_response(), rl.clone())
-    };
+    let respond =
+        |valid: bool, code: &'static str, detail: String, license: Option<LicenseView>| {
+            let body = ValidateResponse {
+                valid,
+                code,
+                detail,
+                license,
+                nonce: req.nonce.clone(),
+                ts: now_rfc3339(),
+            };
+            tracing::info!(code, "license validated");
+            with_headers(Json(body).into_response(), rl.clone())
+        };
     let l = match lookup(&mut conn, &state, &req.key).await? {
         Lookup::Invalid(code, detail) => return Ok(respond(false, code, detail, None)),
         Lookup::Found(l) => l,
@@ -182,18 +257,39 @@ pub async fn validate_license(
         return Ok(respond(false, code, detail, Some(view(&l, machines.len()))));
     }
     let Some(fp) = req.fingerprint.as_deref() else {
-        return Ok(respond(false, "FINGERPRINT_REQUIRED", "Send the machine fingerprint; licenses are bound to activated machines.".into(), Some(view(&l, machines.len()))));
+        return Ok(respond(
+            false,
+            "FINGERPRINT_REQUIRED",
+            "Send the machine fingerprint; licenses are bound to activated machines.".into(),
+            Some(view(&l, machines.len())),
+        ));
     };
     let v = view(&l, machines.len());
     Ok(match machines.iter().find(|m| m.fingerprint == fp) {
         Some(m) => {
             db::licenses::touch_machine(&mut conn, m.id).await?;
-            respond(true, "VALID", "The license is valid on this machine.".into(), Some(v))
+            respond(
+                true,
+                "VALID",
+                "The license is valid on this machine.".into(),
+                Some(v),
+            )
         }
-        None if machines.len() >= l.seats as usize => {
-            respond(false, "TOO_MANY_MACHINES", format!("All {} seats are in use; deactivate a machine first.", l.seats), Some(v))
-        }
-        None => respond(false, "FINGERPRINT_MISMATCH", "This machine is not activated for the license; activate it first.".into(), Some(v)),
+        None if machines.len() >= l.seats as usize => respond(
+            false,
+            "TOO_MANY_MACHINES",
+            format!(
+                "All {} seats are in use; deactivate a machine first.",
+                l.seats
+            ),
+            Some(v),
+        ),
+        None => respond(
+            false,
+            "FINGERPRINT_MISMATCH",
+            "This machine is not activated for the license; activate it first.".into(),
+            Some(v),
+        ),
     })
 }
 
@@ -206,7 +302,9 @@ pub async fn activate_machine(
 ) -> Result<Response, ApiError> {
     let rl = limit(&state, &headers, peer, &req.key)?;
     if !fingerprint_ok(&req.fingerprint) {
-        return Err(ApiError::bad_request("fingerprint must be 8 to 256 printable ASCII characters"));
+        return Err(ApiError::bad_request(
+            "fingerprint must be 8 to 256 printable ASCII characters",
+        ));
     }
     let name = req.name.as_deref().unwrap_or("").trim();
     if name.chars().count() > 200 {
@@ -215,20 +313,41 @@ pub async fn activate_machine(
     let mut tx = state.db.begin().await?;
     let l = usable_license(&mut tx, &state, &req.key, &rl).await?;
     // Lock the license so concurrent activations cannot exceed the seats.
-    let l = db::licenses::lock(&mut tx, l.id).await?.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "license not found"))?;
+    let l = db::licenses::lock(&mut tx, l.id)
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "license not found"))?;
     let machines = db::licenses::active_machines(&mut tx, l.id).await?;
     let (machine_id, created) = match machines.iter().find(|m| m.fingerprint == req.fingerprint) {
         Some(m) => (m.id, false),
         None if machines.len() >= l.seats as usize => {
-            let detail = format!("All {} seats are in use; deactivate a machine first.", l.seats);
-            return Err(ApiError::new(StatusCode::CONFLICT, "TOO_MANY_MACHINES", detail).with_headers(&rl));
+            let detail = format!(
+                "All {} seats are in use; deactivate a machine first.",
+                l.seats
+            );
+            return Err(
+                ApiError::new(StatusCode::CONFLICT, "TOO_MANY_MACHINES", detail).with_headers(&rl),
+            );
         }
-        None => (db::licenses::activate_machine(&mut tx, l.id, &req.fingerprint, name).await?, true),
+        None => (
+            db::licenses::activate_machine(&mut tx, l.id, &req.fingerprint, name).await?,
+            true,
+        ),
     };
     tx.commit().await?;
     tracing::info!(license_id = %l.id, machine_id = %machine_id, created, "machine activated");
     let body = serde_json::json!({"activated": true, "machine_id": machine_id, "seats": l.seats, "seats_used": machines.len() + usize::from(created)});
-    Ok(with_headers((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(body)).into_response(), rl))
+    Ok(with_headers(
+        (
+            if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            },
+            Json(body),
+        )
+            .into_response(),
+        rl,
+    ))
 }
 
 #[tracing::instrument(skip_all)]
@@ -241,14 +360,25 @@ pub async fn deactivate_machine(
     let rl = limit(&state, &headers, peer, &req.key)?;
     let mut tx = state.db.begin().await?;
     let l = match lookup(&mut tx, &state, &req.key).await? {
-        Lookup::Invalid(code, detail) => return Err(ApiError::new(StatusCode::FORBIDDEN, code, detail).with_headers(&rl)),
+        Lookup::Invalid(code, detail) => {
+            return Err(ApiError::new(StatusCode::FORBIDDEN, code, detail).with_headers(&rl));
+        }
         Lookup::Found(l) => l,
     };
-    let removed = db::licenses::deactivate_machine(&mut tx, l.id, Some(&req.fingerprint), None).await?;
+    let removed =
+        db::licenses::deactivate_machine(&mut tx, l.id, Some(&req.fingerprint), None).await?;
     tx.commit().await?;
     if !removed {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "NOT_ACTIVATED", "This machine is not activated for the license.").with_headers(&rl));
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "NOT_ACTIVATED",
+            "This machine is not activated for the license.",
+        )
+        .with_headers(&rl));
     }
     tracing::info!(license_id = %l.id, "machine deactivated");
-    Ok(with_headers(Json(serde_json::json!({"deactivated": true})).into_response(), rl))
+    Ok(with_headers(
+        Json(serde_json::json!({"deactivated": true})).into_response(),
+        rl,
+    ))
 }

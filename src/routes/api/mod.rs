@@ -20,7 +20,13 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), details: Value::Null, headers: Vec::new() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            details: Value::Null,
+            headers: Vec::new(),
+        }
     }
 
     pub fn with_headers(mut self, headers: &[(HeaderName, HeaderValue)]) -> Self {
@@ -36,7 +42,11 @@ impl ApiError {
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         tracing::error!(error = %e, "database error in API request");
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "The service is temporarily unavailable; retry shortly.")
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "The service is temporarily unavailable; retry shortly.",
+        )
     }
 }
 
@@ -57,7 +67,11 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(Self(v)),
-            Err(rej) => Err(ApiError::new(rej.status(), "invalid_request", rej.body_text())),
+            Err(rej) => Err(ApiError::new(
+                rej.status(),
+                "invalid_request",
+                rej.body_text(),
+            )),
         }
     }
 }

@@ -1,0 +1,119 @@
+//! Asking for a password reset link. The answer is the same whether or not an account
+//! exists for the address, and requests are rate limited per client address and per email.
+
+use super::login::limit_attempts;
+use super::pages::ResetPage;
+use crate::auth::forms::{self, CSRF_MESSAGE};
+use crate::db;
+use crate::domain::EmailAddress;
+use crate::email::messages;
+use crate::error::Result;
+use crate::state::AppState;
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+use std::net::SocketAddr;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ResetForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    csrf_token: String,
+}
+
+fn reset_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    email: &str,
+    email_error: Option<String>,
+    form_error: Option<String>,
+    sent: bool,
+) -> Result<Response> {
+    let csrf = state.csrf.for_request(headers);
+    let page = ResetPage {
+        layout: state.site.layout(
+            "Reset your password",
+            "Get a link to choose a new password.",
+            "account",
+            "/account/reset",
+        ),
+        email: email.to_string(),
+        email_error,
+        form_error,
+        sent,
+        csrf_token: csrf.token.clone(),
+    };
+    forms::render_with(&page, csrf, status)
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn show_reset(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
+    reset_page(&state, &headers, StatusCode::OK, "", None, None, false)
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn request_reset(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    form: std::result::Result<Form<ResetForm>, FormRejection>,
+) -> Result<Response> {
+    let input = forms::read(form)?;
+    if !state.csrf.verify_request(&headers, &input.csrf_token) {
+        tracing::warn!("reset request rejected: missing or invalid CSRF token");
+        return reset_page(
+            &state,
+            &headers,
+            StatusCode::FORBIDDEN,
+            &input.email,
+            None,
+            Some(CSRF_MESSAGE.into()),
+            false,
+        );
+    }
+    let email = match EmailAddress::parse(&input.email) {
+        Ok(e) => e.as_str().to_lowercase(),
+        Err(m) => {
+            return reset_page(
+                &state,
+                &headers,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &input.email,
+                Some(m),
+                None,
+                false,
+            );
+        }
+    };
+    limit_attempts(&state, &headers, peer, "reset", &email)?;
+
+    let mut tx = state.db.begin().await?;
+    if let Some(user) = db::customers::user_by_email(&mut tx, &email).await? {
+        let hours = state.settings.security.token_ttl_hours;
+        let token = db::tokens::create(
+            &mut tx,
+            user.id,
+            "reset_password",
+            time::Duration::hours(hours as i64),
+        )
+        .await?;
+        let url = format!(
+            "{}/account/reset/confirm?token={token}",
+            forms::public_url(&state)
+        );
+        let mail = messages::password_reset(&user.email, &url, hours);
+        db::outbox::enqueue(&mut tx, &mail.as_new()).await?;
+        tx.commit().await?;
+        state.outbox_wake.notify_one();
+        tracing::info!(user_id = %user.id, "password reset link queued");
+    } else {
+        tracing::info!("password reset asked for an unknown address");
+    }
+    // The same answer either way: the page does not tell who has an account.
+    reset_page(&state, &headers, StatusCode::OK, &email, None, None, true)
+}

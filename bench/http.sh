@@ -14,9 +14,9 @@ SQLX_OFFLINE=true cargo build --release --locked --bin fox -q
 port=18080
 export FOX__SERVER__PORT=$port FOX__DATABASE__NAME=fox_bench FOX__LOG__FORMAT=json FOX__LOG__LEVEL=info
 export FOX__RATE_LIMIT__LEADS__MAX_REQUESTS=1000000
-export FOX__RATE_LIMIT__LICENSE_API_PER_IP__MAX_REQUESTS=100000000 FOX__RATE_LIMIT__LICENSE_API_PER_KEY__MAX_REQUESTS=100000000
+export FOX__RATE_LIMIT__LICENSE_API_PER_IP__MAX_REQUESTS=1000000 FOX__RATE_LIMIT__LICENSE_API_PER_KEY__MAX_REQUESTS=1000000
 # A fixed signing key so that keys issued by the CLI verify in the server.
-export FOX__LICENSE__SIGNING_KEY=$(./target/release/fox license keygen | grep -oE '^[A-Za-z0-9+/=]{44}$' | head -1)
+export FOX__LICENSE__SIGNING_KEY=$(./target/release/fox license keygen | sed -n 's/^signing_key: //p')
 ./target/release/fox serve >/tmp/fox-bench.log 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT

@@ -352,3 +352,32 @@ fn a_signing_key_that_is_not_a_key_is_refused() {
         "the value is not echoed: {err}"
     );
 }
+
+#[test]
+fn one_key_of_a_nested_setting_can_be_overridden_alone() {
+    let dir = scratch();
+    std::fs::write(
+        dir.join("config/local.yaml"),
+        "rate_limit:\n  login:\n    max_requests: 3\n",
+    )
+    .unwrap();
+    let out = fox(
+        &dir,
+        &["config", "show"],
+        &[("FOX__RATE_LIMIT__LICENSE_API_PER_IP__MAX_REQUESTS", "1000")],
+    );
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        shown.contains("login:\n    max_requests: 3\n    window_secs: 900"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("license_api_per_ip:\n    max_requests: 1000\n    window_secs: 60"),
+        "{shown}"
+    );
+}

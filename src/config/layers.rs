@@ -23,6 +23,14 @@ impl Layered {
         }
     }
 
+    /// Starts from `defaults` (no origin is recorded for them: they are not a file to blame).
+    pub fn with_defaults(defaults: Value) -> Self {
+        Self {
+            tree: defaults,
+            origins: BTreeMap::new(),
+        }
+    }
+
     /// Reads one YAML file and merges it on top. Errors are complete messages.
     pub fn add_file(&mut self, path: &Path) -> Result<(), String> {
         let name = path.display().to_string();

@@ -121,7 +121,11 @@ pub fn load_layers(
     vars: impl IntoIterator<Item = (String, String)>,
 ) -> Result<LoadedConfig, ConfigError> {
     let schema = schema();
-    let mut layered = Layered::new();
+    // The built-in defaults are the bottom layer, so that a file or variable may set one key of
+    // a nested setting (e.g. FOX__RATE_LIMIT__LOGIN__MAX_REQUESTS) and keep the rest.
+    let mut layered = Layered::with_defaults(
+        serde_json::to_value(Settings::default()).expect("defaults serialize"),
+    );
     let mut sources = Vec::new();
     let errors: Vec<String> = files
         .iter()

@@ -187,7 +187,16 @@ impl Application {
         let stripe = crate::commerce::stripe_api::client(&settings.stripe)?;
         let pages = Prerendered::build(&site, &settings, &signer.public_key().to_base64())
             .context("rendering the site's pages")?;
+        // A short TTL only backs up the change notifications (see license::cache).
+        let license_cache = Arc::new(crate::license::cache::LicenseCache::new(
+            Duration::from_secs(30),
+        ));
+        tokio::spawn(crate::license::cache::listen(
+            db.clone(),
+            license_cache.clone(),
+        ));
         let state = AppState::new(Inner {
+            license_cache,
             db,
             lead_limiter: RateLimiter::new(settings.rate_limit.leads),
             login_limiter: RateLimiter::new(settings.rate_limit.login),

@@ -32,6 +32,8 @@ pub struct Inner {
     pub license_key_limiter: RateLimiter,
     /// Issues and verifies license keys.
     pub signer: Signer,
+    /// License lookups for the validation API, dropped on every license change.
+    pub license_cache: Arc<crate::license::cache::LicenseCache>,
     /// The Stripe client; `None` when Stripe is not configured (checkout unavailable).
     pub stripe: Option<stripe::Client>,
     /// Wakes the outbox worker after a message is queued.

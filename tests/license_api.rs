@@ -48,6 +48,19 @@ async fn validate(app: &TestApp, body: Value) -> Value {
     res.json().await.unwrap()
 }
 
+/// Validates until the answer has `code` (changes made straight in the database reach the
+/// server's cache through a notification, within milliseconds).
+async fn validate_until(app: &TestApp, body: Value, code: &str) -> Value {
+    for _ in 0..100 {
+        let v = validate(app, body.clone()).await;
+        if v["code"] == code {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("validation never answered {code}");
+}
+
 #[tokio::test]
 async fn every_validation_code() {
     let app = spawn_app().await;
@@ -440,5 +453,36 @@ async fn licenses_past_their_time_are_expired_once_with_an_email() {
         app.count("SELECT count(*) FROM email_outbox WHERE kind = 'license_status'")
             .await,
         1
+    );
+}
+
+#[tokio::test]
+async fn a_revocation_reaches_a_cached_answer_through_the_database_notification() {
+    let app = spawn_app().await;
+    let (id, key) = issue(&app, "desk", 30).await;
+    assert_eq!(
+        call(
+            &app,
+            "activate",
+            json!({"key": key, "fingerprint": "cached-machine-01"})
+        )
+        .await
+        .status(),
+        201
+    );
+    let body = json!({"key": key, "fingerprint": "cached-machine-01"});
+    // Warm the cache, then change the license behind the server's back.
+    assert_eq!(validate(&app, body.clone()).await["code"], "VALID");
+    assert_eq!(validate(&app, body.clone()).await["code"], "VALID");
+    let changed_at = std::time::Instant::now();
+    sqlx::query("UPDATE licenses SET status = 'REVOKED' WHERE id = $1")
+        .bind(id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    validate_until(&app, body, "REVOKED").await;
+    assert!(
+        changed_at.elapsed() < std::time::Duration::from_secs(1),
+        "well within the 30 s safety TTL"
     );
 }

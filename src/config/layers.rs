@@ -16,6 +16,7 @@ pub struct Layered {
 }
 
 impl Layered {
+    #[cfg(test)]
     pub fn new() -> Self {
         Self {
             tree: Value::Object(Map::new()),

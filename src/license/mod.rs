@@ -4,6 +4,8 @@
 //! the JSON of [`Claims`]; the signature covers the bytes `FOX1-<payload>`. The database keeps
 //! only a keyed hash of each key ([`Signer::lookup_hash`]) to find its license.
 
+pub mod cache;
+
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD as B64STD, URL_SAFE_NO_PAD as B64};
 use ed25519_dalek::{Signature, Signer as _};

@@ -4,6 +4,7 @@
 use super::{ApiError, ApiJson};
 use crate::db::{self, licenses::License};
 use crate::license::KeyError;
+use crate::license::cache::Cached;
 use crate::security;
 use crate::state::AppState;
 use axum::Json;
@@ -160,6 +161,25 @@ async fn lookup(conn: &mut PgConnection, state: &AppState, key: &str) -> sqlx::R
     )
 }
 
+/// What a key resolves to, from the cache when it can be; `true` when read afresh.
+async fn resolve(state: &AppState, key: &str) -> Result<(Cached, bool), ApiError> {
+    let hash = state.signer.lookup_hash(key);
+    let generation = match state.license_cache.get(&hash) {
+        Ok(hit) => return Ok((hit, false)),
+        Err(generation) => generation,
+    };
+    let mut conn = state.db.acquire().await?;
+    let value = match lookup(&mut conn, state, key).await? {
+        Lookup::Invalid(code, detail) => Cached::Invalid(code, detail),
+        Lookup::Found(l) => {
+            let machines = db::licenses::active_machines(&mut conn, l.id).await?;
+            Cached::Found(l, machines)
+        }
+    };
+    state.license_cache.put(hash, generation, value.clone());
+    Ok((value, true))
+}
+
 /// The status problem of a license, if any: revoked, suspended, expired.
 fn status_problem(l: &License) -> Option<(&'static str, String)> {
     match l.status.as_str() {
@@ -234,7 +254,6 @@ pub async fn validate_license(
             "nonce must be at most 128 characters",
         ));
     }
-    let mut conn = state.db.acquire().await?;
     let respond =
         |valid: bool, code: &'static str, detail: String, license: Option<LicenseView>| {
             let body = ValidateResponse {
@@ -248,11 +267,10 @@ pub async fn validate_license(
             tracing::info!(code, "license validated");
             with_headers(Json(body).into_response(), rl.clone())
         };
-    let l = match lookup(&mut conn, &state, &req.key).await? {
-        Lookup::Invalid(code, detail) => return Ok(respond(false, code, detail, None)),
-        Lookup::Found(l) => l,
+    let (l, machines, fresh) = match resolve(&state, &req.key).await? {
+        (Cached::Invalid(code, detail), _) => return Ok(respond(false, code, detail, None)),
+        (Cached::Found(l, machines), fresh) => (l, machines, fresh),
     };
-    let machines = db::licenses::active_machines(&mut conn, l.id).await?;
     if let Some((code, detail)) = status_problem(&l) {
         return Ok(respond(false, code, detail, Some(view(&l, machines.len()))));
     }
@@ -267,7 +285,10 @@ pub async fn validate_license(
     let v = view(&l, machines.len());
     Ok(match machines.iter().find(|m| m.fingerprint == fp) {
         Some(m) => {
-            db::licenses::touch_machine(&mut conn, m.id).await?;
+            // Last-seen times follow fresh reads (at most once per cache lifetime).
+            if fresh {
+                db::licenses::touch_machine(&mut *state.db.acquire().await?, m.id).await?;
+            }
             respond(
                 true,
                 "VALID",

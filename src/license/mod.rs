@@ -143,10 +143,19 @@ impl Signer {
     }
 }
 
-/// The start of a key, safe to show to its owner as a reminder of which key it is.
+/// A reminder of which key this is, safe to show its owner: the prefix and the last eight
+/// characters of the signature (the payload's start is the same for every key of a license).
 pub fn hint(key: &str) -> String {
-    let end = key.len().min(PREFIX.len() + 10);
-    format!("{}…", &key[..end])
+    let key = key.trim();
+    let tail: String = key
+        .chars()
+        .rev()
+        .take(8)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("{PREFIX}…{tail}")
 }
 
 #[cfg(test)]
@@ -209,5 +218,16 @@ mod tests {
         assert_eq!(a.lookup_hash("FOX1-x.y"), b.lookup_hash(" FOX1-x.y "));
         assert_ne!(a.lookup_hash("FOX1-x.y"), a.lookup_hash("FOX1-x.z"));
         assert!(SigningKey::from_base64("short").is_err());
+    }
+
+    #[test]
+    fn hints_tell_keys_of_one_license_apart() {
+        let signer = Signer::new(SigningKey::generate());
+        let mut c = claims();
+        let a = signer.issue(&c);
+        c.iat += 1;
+        let b = signer.issue(&c);
+        assert_ne!(hint(&a), hint(&b));
+        assert!(hint(&a).starts_with("FOX1-…") && hint(&a).chars().count() == 14);
     }
 }

@@ -88,12 +88,10 @@ fn limit(
     .map_or("unknown".into(), |i| i.to_string());
     let by_ip = state.license_ip_limiter.quota(&ip);
     // Keys are limited by their lookup hash: the key itself is never kept in memory maps.
-    let key_id: String = state
-        .signer
-        .lookup_hash(key)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let key_id = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD_NO_PAD.encode(state.signer.lookup_hash(key))
+    };
     let by_key = state.license_key_limiter.quota(&key_id);
     let tight = if !by_ip.allowed || (by_key.allowed && by_ip.remaining < by_key.remaining) {
         by_ip
@@ -241,7 +239,6 @@ fn fingerprint_ok(f: &str) -> bool {
     (8..=256).contains(&f.len()) && f.bytes().all(|b| b.is_ascii_graphic())
 }
 
-#[tracing::instrument(skip_all)]
 pub async fn validate_license(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

@@ -7,7 +7,6 @@ use crate::commerce::fulfil::{self, Outcome};
 use crate::commerce::stripe_api;
 use crate::config::Purchase;
 use crate::error::{AppError, Result};
-use crate::security::{self, csrf};
 use crate::site::pages::CheckoutSuccessPage;
 use crate::state::AppState;
 use axum::Form;
@@ -37,10 +36,7 @@ pub async fn create_checkout(
         .iter()
         .find(|t| t.id == tier && t.purchase == Purchase::Checkout)
         .ok_or(AppError::NotFound)?;
-    if !state
-        .csrf
-        .verify(security::cookie(&headers, csrf::COOKIE), &form.csrf_token)
-    {
+    if !state.csrf.verify_request(&headers, &form.csrf_token) {
         return Err(AppError::Forbidden("Your session expired or the form was not sent from this site. Go back to the pricing page and try again.".into()));
     }
     let Some(client) = &state.stripe else {
@@ -101,15 +97,7 @@ pub async fn show_checkout_success(
     let outcome = fulfil::fulfil(&mut tx, &state.settings, &state.signer, &facts).await?;
     tx.commit().await?;
     state.outbox_wake.notify_one();
-    let tier_name = |id: &str| {
-        state
-            .settings
-            .pricing
-            .tiers
-            .iter()
-            .find(|t| t.id == id)
-            .map_or(id.to_string(), |t| t.name.clone())
-    };
+    let tier_name = |id: &str| crate::auth::forms::tier_name(&state, id);
     let mut page = CheckoutSuccessPage {
         layout: state.site.layout(
             "Your license",

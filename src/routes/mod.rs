@@ -74,21 +74,11 @@ pub async fn show_pricing(
     if state.stripe.is_none() {
         return html(&state.pages.pricing);
     }
-    let (token, set_cookie) = state.csrf.cookie_token(crate::security::cookie(
-        &headers,
-        crate::security::csrf::COOKIE,
-    ));
-    let page = String::from_utf8_lossy(&state.pages.pricing)
-        .replace(site::CSRF_PLACEHOLDER, &state.csrf.form_token(&token));
+    let csrf = state.csrf.for_request(&headers);
+    let page =
+        String::from_utf8_lossy(&state.pages.pricing).replace(site::CSRF_PLACEHOLDER, &csrf.token);
     let mut res = html(&Bytes::from(page));
-    if let Some(c) = set_cookie {
-        res.headers_mut().append(
-            header::SET_COOKIE,
-            HeaderValue::from_str(&c).expect("cookie is ASCII"),
-        );
-    }
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    csrf.apply(&mut res);
     res
 }
 

@@ -6,13 +6,13 @@ use crate::db;
 use crate::domain::{LeadErrors, LeadInput, TEAM_SIZES};
 use crate::email::messages;
 use crate::error::{AppError, Result};
-use crate::security::{self, csrf};
+use crate::security;
 use crate::site::pages::{RequestAccessDonePage, RequestAccessPage, SelectOption};
 use crate::state::AppState;
 use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -70,25 +70,10 @@ fn respond_with_form(
     form: LeadInput,
     errors: LeadErrors,
 ) -> Result<Response> {
-    let (token, set_cookie) = state
-        .csrf
-        .cookie_token(security::cookie(headers, csrf::COOKIE));
-    let mut res = render(&form_page(
-        state,
-        form,
-        errors,
-        state.csrf.form_token(&token),
-    ))?;
+    let csrf = state.csrf.for_request(headers);
+    let mut res = render(&form_page(state, form, errors, csrf.token.clone()))?;
     *res.status_mut() = status;
-    if let Some(c) = set_cookie {
-        res.headers_mut().append(
-            header::SET_COOKIE,
-            HeaderValue::from_str(&c).expect("cookie is ASCII"),
-        );
-    }
-    // Forms carry per-visitor tokens: never cache them.
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    csrf.apply(&mut res);
     Ok(res)
 }
 
@@ -125,10 +110,7 @@ pub async fn create_lead(
         AppError::BadRequest(format!("The form could not be read: {}", e.body_text()))
     })?;
 
-    if !state
-        .csrf
-        .verify(security::cookie(&headers, csrf::COOKIE), &input.csrf_token)
-    {
+    if !state.csrf.verify_request(&headers, &input.csrf_token) {
         tracing::warn!("request access rejected: missing or invalid CSRF token");
         let errors = LeadErrors {
             form: Some("Your session expired or the form was not sent from this site. Please check your details and submit again.".into()),

@@ -8,9 +8,15 @@ pub mod cv;
 pub mod data;
 pub mod error;
 pub mod files;
+pub mod leakage;
 pub mod metrics;
 pub mod models;
+pub mod pipeline;
+pub mod report;
+pub mod repro;
 pub mod synth;
+pub mod telemetry;
 pub mod timefmt;
+pub mod toon;
 
 pub use error::{EngineError, Result};

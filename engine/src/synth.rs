@@ -9,6 +9,7 @@
 //! | `fwd_ret_15m` | sum of the next 3 bar returns | highest |
 //! | `y_up_15m` | `fwd_ret_15m > 0` (binary) | high |
 //! | `fwd_ret_60m` | sum of the next 12 bar returns | lower |
+//! | `y_up_60m` | `fwd_ret_60m > 0` (binary) | lower |
 //! | `target_noise_15m` | independent noise | none |
 //!
 //! Features: `alpha_k` (informative), `noise_k` (pure noise), `ret_1` (last bar's return,
@@ -118,7 +119,7 @@ pub fn generate(p: &SynthParams) -> Panel {
         names.extend(LEAK_FEATURES.iter().map(|s| s.to_string()));
     }
     let mut features: Vec<Column> = names.into_iter().map(|name| Column { name, values: Vec::with_capacity(n) }).collect();
-    let tnames = ["fwd_ret_15m", "y_up_15m", "fwd_ret_60m", "target_noise_15m"];
+    let tnames = ["fwd_ret_15m", "y_up_15m", "fwd_ret_60m", "y_up_60m", "target_noise_15m"];
     let mut targets: Vec<Vec<f32>> = vec![Vec::with_capacity(n); tnames.len()];
     let (mut ts, mut entity) = (Vec::with_capacity(n), Vec::with_capacity(n));
     let k = p.n_informative + p.n_noise;
@@ -140,12 +141,14 @@ pub fn generate(p: &SynthParams) -> Panel {
                     features[k + 1 + j].values.push(v as f32);
                 }
             }
-            for (j, v) in [y15, up, fwd(&s.ret, t, H_LONG), s.noise_target[t + 1]].into_iter().enumerate() {
+            let y60 = fwd(&s.ret, t, H_LONG);
+            let up60 = if y60 > 0.0 { 1.0 } else { 0.0 };
+            for (j, v) in [y15, up, y60, up60, s.noise_target[t + 1]].into_iter().enumerate() {
                 targets[j].push(v as f32);
             }
         }
     }
-    let horizons = [H_SHORT, H_SHORT, H_LONG, H_SHORT];
+    let horizons = [H_SHORT, H_SHORT, H_LONG, H_LONG, H_SHORT];
     Panel {
         source: PathBuf::from("synthetic"),
         ts,
@@ -159,7 +162,7 @@ pub fn generate(p: &SynthParams) -> Panel {
             .map(|((name, values), h)| TargetColumn {
                 name: name.to_string(),
                 values,
-                kind: if *name == "y_up_15m" { TargetKind::Binary } else { TargetKind::Regression },
+                kind: if name.starts_with("y_up") { TargetKind::Binary } else { TargetKind::Regression },
                 horizon_secs: h as i64 * p.bar_secs,
             })
             .collect(),

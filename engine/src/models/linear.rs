@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 
 const CHUNK: usize = 4096;
 
+/// Per-row (weight, working response) given the row's position and its standardized values.
+type RowWeights<'a> = dyn Fn(usize, &[f64]) -> (f64, f64) + Sync + 'a;
+
 /// Which linear model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -94,7 +97,7 @@ impl LinearModel {
 
     /// Accumulates `Σ w·[z,1][z,1]ᵀ` and `Σ w·t·[z,1]` over rows; `wt(i)` gives (w, t) for the
     /// i-th row of `rows`.
-    fn normal_equations(&self, cols: &[&[f32]], rows: &[u32], wt: &(dyn Fn(usize, &[f64]) -> (f64, f64) + Sync)) -> (Vec<f64>, Vec<f64>) {
+    fn normal_equations(&self, cols: &[&[f32]], rows: &[u32], wt: &RowWeights) -> (Vec<f64>, Vec<f64>) {
         let d = cols.len() + 1;
         let parts: Vec<(Vec<f64>, Vec<f64>)> = rows
             .par_chunks(CHUNK)

@@ -16,29 +16,74 @@ const STRIDE: usize = CODES * SLOTS;
 #[derive(Debug, Clone)]
 pub struct Hist(pub Vec<f64>);
 
-/// Builds histograms for rows `rows` (global row ids) with gradients `g`, hessians `h` in the
-/// same order, over the code columns `cols`.
-pub fn build(cols: &[&[u8]], rows: &[u32], g: &[f64], h: &[f64]) -> Hist {
-    let mut out = vec![0.0; cols.len() * STRIDE];
-    out.par_chunks_mut(STRIDE).zip(cols.par_iter()).for_each(|(hist, col)| {
-        for ((&r, &gi), &hi) in rows.iter().zip(g).zip(h) {
-            let b = col[r as usize] as usize * SLOTS;
-            hist[b] += gi;
-            hist[b + 1] += hi;
-            hist[b + 2] += 1.0;
+/// Leaves with fewer rows than this build their histograms on one thread: below it, rayon's
+/// scheduling costs more than the work.
+const PARALLEL_MIN_ROWS: usize = 2048;
+
+/// One feature's histogram: (Σg, Σh, count) per bin code. A fixed-size array indexed by a
+/// `u8` code needs no bounds checks in the hot loop.
+type Bins = [[f64; SLOTS]; CODES];
+/// Features filled together in one pass over the rows, so that row ids and gradients are
+/// read once per block instead of once per feature (the pass is memory-bound).
+const BLOCK: usize = 8;
+
+fn fill_block<const HESS: bool>(hist: &mut [f64], cols: &[&[u8]], rows: &[u32], g: &[f64], h: &[f64]) {
+    hist.fill(0.0);
+    let mut bins: Vec<&mut Bins> = hist.chunks_exact_mut(STRIDE).map(|c| c.as_chunks_mut::<SLOTS>().0.try_into().expect("CODES bins")).collect();
+    for (i, &r) in rows.iter().enumerate() {
+        let r = r as usize;
+        let gi = g[i];
+        let hi = if HESS { h[i] } else { 1.0 };
+        for (b, col) in bins.iter_mut().zip(cols) {
+            let e = &mut b[col[r] as usize];
+            e[0] += gi;
+            if HESS {
+                e[1] += hi;
+            }
+            e[2] += 1.0;
         }
-    });
-    Hist(out)
+    }
+    if !HESS {
+        // Constant unit hessian (squared error): Σh is the count.
+        for b in bins.iter_mut() {
+            for e in b.iter_mut() {
+                e[1] = e[2];
+            }
+        }
+    }
+}
+
+fn fill_any(unit_hess: bool, hist: &mut [f64], cols: &[&[u8]], rows: &[u32], g: &[f64], h: &[f64]) {
+    if unit_hess { fill_block::<false>(hist, cols, rows, g, h) } else { fill_block::<true>(hist, cols, rows, g, h) }
+}
+
+/// Builds histograms for rows `rows` (global row ids) with gradients `g`, hessians `h` in the
+/// same order, over the code columns `cols`, into `out` (resized and overwritten). With
+/// `unit_hess` every hessian is 1 and `h` is not read. Each feature's bins are summed in row
+/// order whatever the blocking or thread count.
+pub fn build_into(out: &mut Hist, cols: &[&[u8]], rows: &[u32], g: &[f64], h: &[f64], unit_hess: bool) {
+    out.0.resize(cols.len() * STRIDE, 0.0);
+    if rows.len() >= PARALLEL_MIN_ROWS {
+        out.0.par_chunks_mut(STRIDE * BLOCK).zip(cols.par_chunks(BLOCK)).for_each(|(hist, c)| fill_any(unit_hess, hist, c, rows, g, h));
+    } else {
+        out.0.chunks_mut(STRIDE * BLOCK).zip(cols.chunks(BLOCK)).for_each(|(hist, c)| fill_any(unit_hess, hist, c, rows, g, h));
+    }
+}
+
+/// Builds fresh histograms (see [`build_into`]).
+#[cfg(test)]
+pub fn build(cols: &[&[u8]], rows: &[u32], g: &[f64], h: &[f64]) -> Hist {
+    let mut out = Hist(Vec::new());
+    build_into(&mut out, cols, rows, g, h, false);
+    out
 }
 
 impl Hist {
     /// `self − other`, in place.
     pub fn subtract(&mut self, other: &Hist) {
-        self.0.par_chunks_mut(STRIDE).zip(other.0.par_chunks(STRIDE)).for_each(|(a, b)| {
-            for (x, y) in a.iter_mut().zip(b) {
-                *x -= y;
-            }
-        });
+        for (x, y) in self.0.iter_mut().zip(&other.0) {
+            *x -= y;
+        }
     }
 }
 
@@ -82,6 +127,7 @@ pub fn best_split(hist: &Hist, n_codes: &[usize], allowed: &[bool], total: (f64,
     let per: Vec<Option<SplitCandidate>> = hist
         .0
         .par_chunks(STRIDE)
+        .with_min_len(16)
         .enumerate()
         .map(|(f, hf)| {
             if !allowed[f] {

@@ -43,12 +43,67 @@ pub struct Gbdt {
 
 struct Leaf {
     node: usize,
-    rows: Vec<u32>,
-    g: Vec<f64>,
-    h: Vec<f64>,
+    begin: usize,
+    end: usize,
     hist: Hist,
     sum: (f64, f64, usize),
     best: Option<SplitCandidate>,
+}
+
+/// Buffers reused across trees: the bagged rows with their gradients, permuted in place so
+/// that every leaf is a contiguous range, scratch space for stable partitioning, and a pool of
+/// histogram buffers (no allocation inside the boosting loop once warm).
+#[derive(Default)]
+struct Workspace {
+    idx: Vec<u32>,
+    pos: Vec<u32>,
+    scratch_p: Vec<u32>,
+    /// (begin, end, value) of every leaf of the last tree, over `idx`/`pos`.
+    leaf_ranges: Vec<(usize, usize, f64)>,
+    g: Vec<f64>,
+    h: Vec<f64>,
+    scratch_i: Vec<u32>,
+    scratch_g: Vec<f64>,
+    scratch_h: Vec<f64>,
+    pool: Vec<Hist>,
+    unit_hess: bool,
+}
+
+impl Workspace {
+    /// Stable partition of `begin..end` by `go_left`; returns the first right position.
+    fn partition(&mut self, begin: usize, end: usize, go_left: impl Fn(u32) -> bool) -> usize {
+        let mut w = begin;
+        self.scratch_i.clear();
+        self.scratch_p.clear();
+        self.scratch_g.clear();
+        self.scratch_h.clear();
+        for i in begin..end {
+            let r = self.idx[i];
+            if go_left(r) {
+                self.idx[w] = r;
+                self.pos[w] = self.pos[i];
+                self.g[w] = self.g[i];
+                self.h[w] = self.h[i];
+                w += 1;
+            } else {
+                self.scratch_i.push(r);
+                self.scratch_p.push(self.pos[i]);
+                self.scratch_g.push(self.g[i]);
+                self.scratch_h.push(self.h[i]);
+            }
+        }
+        self.idx[w..end].copy_from_slice(&self.scratch_i);
+        self.pos[w..end].copy_from_slice(&self.scratch_p);
+        self.g[w..end].copy_from_slice(&self.scratch_g);
+        self.h[w..end].copy_from_slice(&self.scratch_h);
+        w
+    }
+
+    fn hist(&mut self, cols: &[&[u8]], begin: usize, end: usize) -> Hist {
+        let mut out = self.pool.pop().unwrap_or_else(|| Hist(Vec::new()));
+        hist::build_into(&mut out, cols, &self.idx[begin..end], &self.g[begin..end], &self.h[begin..end], self.unit_hess);
+        out
+    }
 }
 
 impl Gbdt {
@@ -73,6 +128,7 @@ impl Gbdt {
         let rules = SplitRules { lambda: p.lambda_l2, min_data: p.min_data_in_leaf.max(1), min_hess: 1e-3 };
         let mut trees = Vec::with_capacity(p.n_trees);
         let (mut g, mut h) = (vec![0.0; rows.len()], vec![0.0; rows.len()]);
+        let mut ws = Workspace { unit_hess: objective == Objective::L2, ..Default::default() };
         for _ in 0..p.n_trees {
             g.par_iter_mut().zip(h.par_iter_mut()).zip(raw.par_iter().zip(yl.par_iter())).for_each(|((gi, hi), (f, yv))| {
                 match objective {
@@ -102,8 +158,33 @@ impl Gbdt {
                     allowed[i] = true;
                 }
             }
-            let tree = grow(&cols, &n_codes, &allowed, &bag, rows, &g, &h, p, rules, &thresholds);
-            raw.par_iter_mut().enumerate().for_each(|(i, f)| *f += tree.predict_binned(&cols, rows[i] as usize));
+            ws.idx.clear();
+            ws.idx.extend(bag.iter().map(|&i| rows[i]));
+            ws.pos.clear();
+            ws.pos.extend(bag.iter().map(|&i| i as u32));
+            ws.g.clear();
+            ws.g.extend(bag.iter().map(|&i| g[i]));
+            ws.h.clear();
+            ws.h.extend(bag.iter().map(|&i| h[i]));
+            let tree = grow(&mut ws, &cols, &n_codes, &allowed, p, rules, &thresholds);
+            // In-bag rows take their leaf's value straight from the partition; only out-of-bag
+            // rows walk the tree (each row gets exactly the value a traversal would give).
+            if bag.len() == rows.len() {
+                for &(b, e, v) in &ws.leaf_ranges {
+                    for &i in &ws.pos[b..e] {
+                        raw[i as usize] += v;
+                    }
+                }
+            } else {
+                let mut in_bag = vec![false; rows.len()];
+                for &(b, e, v) in &ws.leaf_ranges {
+                    for &i in &ws.pos[b..e] {
+                        raw[i as usize] += v;
+                        in_bag[i as usize] = true;
+                    }
+                }
+                raw.par_iter_mut().zip(in_bag.par_iter()).enumerate().filter(|(_, (_, b))| !**b).for_each(|(i, (f, _))| *f += tree.predict_binned(&cols, rows[i] as usize));
+            }
             trees.push(tree);
         }
         Gbdt { objective, init, trees, n_features: feats.len() }
@@ -142,31 +223,16 @@ impl Gbdt {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn grow(
-    cols: &[&[u8]],
-    n_codes: &[usize],
-    allowed: &[bool],
-    bag: &[usize],
-    rows: &[u32],
-    g: &[f64],
-    h: &[f64],
-    p: &GbdtSettings,
-    rules: SplitRules,
-    thr: &dyn Fn(usize, u8) -> f32,
-) -> Tree {
-    let lr = p.learning_rate;
-    let make_leaf = |node: usize, rows_l: Vec<u32>, g_l: Vec<f64>, h_l: Vec<f64>, hist: Hist| {
-        let sum = (g_l.iter().sum(), h_l.iter().sum(), rows_l.len());
+fn grow(ws: &mut Workspace, cols: &[&[u8]], n_codes: &[usize], allowed: &[bool], p: &GbdtSettings, rules: SplitRules, thr: &dyn Fn(usize, u8) -> f32) -> Tree {
+    let finish = |ws: &Workspace, node: usize, begin: usize, end: usize, hist: Hist| {
+        let sum = (ws.g[begin..end].iter().sum(), ws.h[begin..end].iter().sum(), end - begin);
         let best = hist::best_split(&hist, n_codes, allowed, sum, rules);
-        Leaf { node, rows: rows_l, g: g_l, h: h_l, hist, sum, best }
+        Leaf { node, begin, end, hist, sum, best }
     };
-    let root_rows: Vec<u32> = bag.iter().map(|&i| rows[i]).collect();
-    let root_g: Vec<f64> = bag.iter().map(|&i| g[i]).collect();
-    let root_h: Vec<f64> = bag.iter().map(|&i| h[i]).collect();
-    let root_hist = hist::build(cols, &root_rows, &root_g, &root_h);
+    let n = ws.idx.len();
+    let root_hist = ws.hist(cols, 0, n);
     let mut nodes = vec![Node::Leaf { value: 0.0 }];
-    let mut leaves = vec![make_leaf(0, root_rows, root_g, root_h, root_hist)];
+    let mut leaves = vec![finish(ws, 0, 0, n, root_hist)];
     while leaves.len() < p.num_leaves.max(2) {
         let pick = leaves.iter().enumerate().filter_map(|(i, l)| l.best.map(|b| (i, b.gain))).fold(None, |acc: Option<(usize, f64)>, c| match acc {
             Some(a) if a.1 >= c.1 => Some(a),
@@ -176,31 +242,28 @@ fn grow(
         let leaf = leaves.swap_remove(li);
         let s = leaf.best.expect("picked leaf has a split");
         let col = cols[s.feature];
-        let (mut lr_, mut lg, mut lh, mut rr, mut rg, mut rh) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for ((&r, &gi), &hi) in leaf.rows.iter().zip(&leaf.g).zip(&leaf.h) {
-            if col[r as usize] <= s.bin {
-                lr_.push(r);
-                lg.push(gi);
-                lh.push(hi);
-            } else {
-                rr.push(r);
-                rg.push(gi);
-                rh.push(hi);
-            }
-        }
+        let mid = ws.partition(leaf.begin, leaf.end, |r| col[r as usize] <= s.bin);
         let (l_node, r_node) = (nodes.len(), nodes.len() + 1);
         nodes.push(Node::Leaf { value: 0.0 });
         nodes.push(Node::Leaf { value: 0.0 });
         nodes[leaf.node] = Node::Split { feature: s.feature as u32, threshold: thr(s.feature, s.bin), bin: s.bin, left: l_node as u32, right: r_node as u32, gain: s.gain };
+        // Build the smaller child's histogram; the larger one is the parent's minus it.
         let mut big = leaf.hist;
-        let (small_left, small) = if lr_.len() <= rr.len() { (true, hist::build(cols, &lr_, &lg, &lh)) } else { (false, hist::build(cols, &rr, &rg, &rh)) };
+        let small_left = mid - leaf.begin <= leaf.end - mid;
+        let small = if small_left { ws.hist(cols, leaf.begin, mid) } else { ws.hist(cols, mid, leaf.end) };
         big.subtract(&small);
         let (lhist, rhist) = if small_left { (small, big) } else { (big, small) };
-        leaves.push(make_leaf(l_node, lr_, lg, lh, lhist));
-        leaves.push(make_leaf(r_node, rr, rg, rh, rhist));
+        let left = finish(ws, l_node, leaf.begin, mid, lhist);
+        let right = finish(ws, r_node, mid, leaf.end, rhist);
+        leaves.push(left);
+        leaves.push(right);
     }
-    for l in &leaves {
-        nodes[l.node] = Node::Leaf { value: -lr * l.sum.0 / (l.sum.1 + rules.lambda) };
+    ws.leaf_ranges.clear();
+    for l in leaves {
+        let value = -p.learning_rate * l.sum.0 / (l.sum.1 + rules.lambda);
+        nodes[l.node] = Node::Leaf { value };
+        ws.leaf_ranges.push((l.begin, l.end, value));
+        ws.pool.push(l.hist);
     }
     Tree { nodes }
 }

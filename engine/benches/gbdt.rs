@@ -14,8 +14,13 @@ use fox_engine::models::binning::BinnedMatrix;
 use fox_engine::models::gbdt::{Gbdt, Objective};
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
-    let path = args.first().expect("usage: DATA.csv THREADS N_TREES NUM_LEAVES LR");
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let path = args
+        .first()
+        .expect("usage: DATA.csv THREADS N_TREES NUM_LEAVES LR");
     let arg = |i: usize, d: &str| args.get(i).cloned().unwrap_or_else(|| d.to_string());
     let threads: usize = arg(1, "2").parse().unwrap();
     let p = GbdtSettings {
@@ -30,7 +35,10 @@ fn main() {
     cfg.data.path = path.into();
     cfg.features.exclude = vec!["^leak_".into(), "^p_".into()];
     let (panel, _) = load_panel(&cfg).unwrap();
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
     pool.install(|| {
         let uniq = panel.unique_ts();
         let cut = uniq[uniq.len() * 8 / 10];

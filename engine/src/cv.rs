@@ -27,7 +27,10 @@ pub struct Fold {
 impl Fold {
     /// Training row indices.
     pub fn train_rows(&self) -> Vec<u32> {
-        self.train.iter().flat_map(|r| r.start as u32..r.end as u32).collect()
+        self.train
+            .iter()
+            .flat_map(|r| r.start as u32..r.end as u32)
+            .collect()
     }
     /// Number of training rows.
     pub fn n_train(&self) -> usize {
@@ -51,7 +54,12 @@ pub struct CvPlan {
 /// Builds the folds for rows with sorted timestamps `ts`.
 pub fn plan(ts: &[i64], horizon_secs: i64, bar_secs: i64, cv: &CvSettings) -> Result<CvPlan> {
     let derived = horizon_secs + cv.purge_buffer as i64 * bar_secs;
-    let gap = |s: &Option<crate::config::Span>| s.as_ref().and_then(|s| s.seconds(bar_secs)).unwrap_or(derived).max(horizon_secs);
+    let gap = |s: &Option<crate::config::Span>| {
+        s.as_ref()
+            .and_then(|s| s.seconds(bar_secs))
+            .unwrap_or(derived)
+            .max(horizon_secs)
+    };
     let (purge_secs, embargo_secs) = (gap(&cv.purge), gap(&cv.embargo));
     let mut uniq = ts.to_vec();
     uniq.dedup();
@@ -95,7 +103,12 @@ pub fn plan(ts: &[i64], horizon_secs: i64, bar_secs: i64, cv: &CvSettings) -> Re
         }
         folds.push(Fold { train, test });
     }
-    Ok(CvPlan { horizon_secs, purge_secs, embargo_secs, folds })
+    Ok(CvPlan {
+        horizon_secs,
+        purge_secs,
+        embargo_secs,
+        folds,
+    })
 }
 
 #[cfg(test)]
@@ -105,7 +118,12 @@ mod tests {
     use proptest::prelude::*;
 
     fn settings(n: usize, scheme: CvScheme) -> CvSettings {
-        CvSettings { n_splits: n, scheme, purge_buffer: 0, ..Default::default() }
+        CvSettings {
+            n_splits: n,
+            scheme,
+            purge_buffer: 0,
+            ..Default::default()
+        }
     }
 
     #[test]

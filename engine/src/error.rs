@@ -61,7 +61,10 @@ impl EngineError {
 
     /// Wraps an I/O error with its path.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::Io { path: path.into(), source }
+        Self::Io {
+            path: path.into(),
+            source,
+        }
     }
 }
 
@@ -72,6 +75,9 @@ mod tests {
     #[test]
     fn data_error_names_file_column_and_row() {
         let e = EngineError::data("p.csv", Some("ret_1"), Some(7), "cannot parse `x`");
-        assert_eq!(e.to_string(), "p.csv, column `ret_1`, row 7: cannot parse `x`");
+        assert_eq!(
+            e.to_string(),
+            "p.csv, column `ret_1`, row 7: cannot parse `x`"
+        );
     }
 }

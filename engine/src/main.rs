@@ -108,7 +108,13 @@ fn main() -> ExitCode {
 
 fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
-        Command::Run { experiment, format, baseline, threads, out } => {
+        Command::Run {
+            experiment,
+            format,
+            baseline,
+            threads,
+            out,
+        } => {
             let mut cfg = ExperimentConfig::from_path(&experiment)?;
             if let Some(t) = threads {
                 cfg.threads = t;
@@ -144,7 +150,17 @@ fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::from(2))
             }
         },
-        Command::Generate { out, entities, timestamps, informative, noise, signal, seed, no_leaks, rfc3339 } => {
+        Command::Generate {
+            out,
+            entities,
+            timestamps,
+            informative,
+            noise,
+            signal,
+            seed,
+            no_leaks,
+            rfc3339,
+        } => {
             let p = fox_engine::synth::SynthParams {
                 n_entities: entities,
                 n_timestamps: timestamps,
@@ -176,9 +192,30 @@ mod tests {
     fn cli_definition_is_consistent_and_every_command_has_help() {
         Cli::command().debug_assert();
         for sub in Cli::command().get_subcommands() {
-            assert!(sub.get_about().is_some(), "{} lacks --help text", sub.get_name());
+            assert!(
+                sub.get_about().is_some(),
+                "{} lacks --help text",
+                sub.get_name()
+            );
         }
-        let cli = Cli::try_parse_from(["fox-engine", "--log-format", "llm", "run", "x.yaml", "--format", "toon", "--baseline", "runs/a"]).unwrap();
-        assert!(matches!(cli.command, Command::Run { format: Some(Format::Toon), .. }));
+        let cli = Cli::try_parse_from([
+            "fox-engine",
+            "--log-format",
+            "llm",
+            "run",
+            "x.yaml",
+            "--format",
+            "toon",
+            "--baseline",
+            "runs/a",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Run {
+                format: Some(Format::Toon),
+                ..
+            }
+        ));
     }
 }

@@ -35,7 +35,10 @@ pub fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
     if n < 3 || y.len() != n {
         return None;
     }
-    let (mx, my) = (x.iter().sum::<f64>() / n as f64, y.iter().sum::<f64>() / n as f64);
+    let (mx, my) = (
+        x.iter().sum::<f64>() / n as f64,
+        y.iter().sum::<f64>() / n as f64,
+    );
     let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
     for (a, b) in x.iter().zip(y) {
         let (dx, dy) = (a - mx, b - my);
@@ -62,7 +65,12 @@ pub fn auc(scores: &[f64], labels: &[f64]) -> Option<f64> {
         return None;
     }
     let ranks = rank_average(scores);
-    let pos: f64 = ranks.iter().zip(labels).filter(|(_, l)| **l > 0.5).map(|(r, _)| r).sum();
+    let pos: f64 = ranks
+        .iter()
+        .zip(labels)
+        .filter(|(_, l)| **l > 0.5)
+        .map(|(r, _)| r)
+        .sum();
     Some((pos - (n1 * (n1 + 1)) as f64 / 2.0) / (n1 as f64 * n0 as f64))
 }
 
@@ -97,10 +105,19 @@ pub fn series_stats(v: &[f64]) -> SeriesStats {
         return SeriesStats::default();
     }
     let mean = v.iter().sum::<f64>() / n as f64;
-    let var = if n > 1 { v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1) as f64 } else { 0.0 };
+    let var = if n > 1 {
+        v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1) as f64
+    } else {
+        0.0
+    };
     let std = var.sqrt();
     let se = (std / (n as f64).sqrt()).max(1e-6);
-    SeriesStats { mean, std, n, t: (mean / se).clamp(-12.0, 12.0) }
+    SeriesStats {
+        mean,
+        std,
+        n,
+        t: (mean / se).clamp(-12.0, 12.0),
+    }
 }
 
 /// The composite score of a per-timestamp skill series, per FoxML: `sigmoid(t/3) × coverage ×
@@ -167,11 +184,24 @@ pub fn score(kind: TargetKind, ts: &[i64], pred: &[f64], y: &[f32]) -> Score {
         .collect();
     let skill_series: Vec<f64> = per.iter().filter_map(|p| p.0).collect();
     let skill = series_stats(&skill_series);
-    let (p, l): (Vec<f64>, Vec<f64>) =
-        (0..ts.len()).filter(|&i| pred[i].is_finite() && y[i].is_finite()).map(|i| (pred[i], y[i] as f64)).unzip();
-    let coverage = if ts.is_empty() { 0.0 } else { p.len() as f64 / ts.len() as f64 };
+    let (p, l): (Vec<f64>, Vec<f64>) = (0..ts.len())
+        .filter(|&i| pred[i].is_finite() && y[i].is_finite())
+        .map(|i| (pred[i], y[i] as f64))
+        .unzip();
+    let coverage = if ts.is_empty() {
+        0.0
+    } else {
+        p.len() as f64 / ts.len() as f64
+    };
     let (composite, eligible) = composite(&skill, coverage);
-    let mut s = Score { skill, n_rows: p.len(), coverage, composite, eligible, ..Default::default() };
+    let mut s = Score {
+        skill,
+        n_rows: p.len(),
+        coverage,
+        composite,
+        eligible,
+        ..Default::default()
+    };
     match kind {
         TargetKind::Regression => {
             let pe: Vec<f64> = per.iter().filter_map(|p| p.1).collect();
@@ -192,7 +222,10 @@ mod tests {
 
     #[test]
     fn ranks_with_ties() {
-        assert_eq!(rank_average(&[10.0, 20.0, 10.0, 30.0]), vec![1.5, 3.0, 1.5, 4.0]);
+        assert_eq!(
+            rank_average(&[10.0, 20.0, 10.0, 30.0]),
+            vec![1.5, 3.0, 1.5, 4.0]
+        );
     }
 
     #[test]
@@ -200,7 +233,10 @@ mod tests {
         let x = [1.0, 2.0, 3.0, 4.0];
         assert!((spearman(&x, &[1.0, 4.0, 9.0, 16.0]).unwrap() - 1.0).abs() < 1e-12);
         assert!((pearson(&x, &[4.0, 3.0, 2.0, 1.0]).unwrap() + 1.0).abs() < 1e-12);
-        assert_eq!(auc(&[0.1, 0.4, 0.35, 0.8], &[0.0, 0.0, 1.0, 1.0]), Some(0.75));
+        assert_eq!(
+            auc(&[0.1, 0.4, 0.35, 0.8], &[0.0, 0.0, 1.0, 1.0]),
+            Some(0.75)
+        );
         assert_eq!(auc(&[0.1, 0.2], &[1.0, 1.0]), None);
         assert!((r2(&x, &x).unwrap() - 1.0).abs() < 1e-12);
         assert_eq!(pearson(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0]), None);
@@ -208,7 +244,12 @@ mod tests {
 
     #[test]
     fn composite_follows_foxml() {
-        let s = SeriesStats { mean: 0.05, std: 0.1, n: 100, t: 5.0 };
+        let s = SeriesStats {
+            mean: 0.05,
+            std: 0.1,
+            n: 100,
+            t: 5.0,
+        };
         let (c, ok) = composite(&s, 1.0);
         assert!(ok);
         assert!((c - 1.0 / (1.0 + (-5.0f64 / 3.0).exp())).abs() < 1e-12);

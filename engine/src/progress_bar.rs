@@ -12,7 +12,9 @@ pub struct Bar(Mutex<Option<ProgressBar>>);
 impl Bar {
     /// A bar if stderr is a terminal, else `None` (log lines are enough).
     pub fn on_tty() -> Option<Self> {
-        std::io::stderr().is_terminal().then(|| Bar(Mutex::new(None)))
+        std::io::stderr()
+            .is_terminal()
+            .then(|| Bar(Mutex::new(None)))
     }
 
     /// Clears the last bar.
@@ -30,7 +32,11 @@ impl Progress for Bar {
             b.finish_and_clear();
         }
         let b = ProgressBar::new(total);
-        b.set_style(ProgressStyle::with_template("{msg:>20} [{bar:30}] {pos}/{len} {elapsed}").expect("valid template").progress_chars("=> "));
+        b.set_style(
+            ProgressStyle::with_template("{msg:>20} [{bar:30}] {pos}/{len} {elapsed}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
         b.set_message(name.to_owned());
         *cur = Some(b);
     }

@@ -88,7 +88,11 @@ fn by_z(z: f64) -> DriftStatus {
 /// Fallback classification with thresholds as fractions.
 pub fn by_thresholds(base: f64, cur: f64, abs: f64, rel: f64) -> DriftStatus {
     let d = (cur - base).abs();
-    let r = if base != 0.0 { d / base.abs() } else { f64::INFINITY };
+    let r = if base != 0.0 {
+        d / base.abs()
+    } else {
+        f64::INFINITY
+    };
     if d <= abs || r <= rel {
         DriftStatus::Stable
     } else if d <= 2.0 * abs || r <= 2.0 * rel {
@@ -100,8 +104,22 @@ pub fn by_thresholds(base: f64, cur: f64, abs: f64, rel: f64) -> DriftStatus {
 
 fn z_row(target: &str, family: &str, metric: &str, b: (f64, f64), c: (f64, f64)) -> DriftRow {
     let var = b.1 + c.1;
-    let z = if var > 0.0 { (c.0 - b.0).abs() / var.sqrt() } else if c.0 == b.0 { 0.0 } else { f64::INFINITY };
-    DriftRow { target: target.into(), family: family.into(), metric: metric.into(), baseline: b.0, current: c.0, z: Some(z), status: by_z(z) }
+    let z = if var > 0.0 {
+        (c.0 - b.0).abs() / var.sqrt()
+    } else if c.0 == b.0 {
+        0.0
+    } else {
+        f64::INFINITY
+    };
+    DriftRow {
+        target: target.into(),
+        family: family.into(),
+        metric: metric.into(),
+        baseline: b.0,
+        current: c.0,
+        z: Some(z),
+        status: by_z(z),
+    }
 }
 
 /// Compares every (target, family) present in both runs.
@@ -109,14 +127,31 @@ pub fn compare(baseline: &RunMetrics, current: &RunMetrics) -> Vec<DriftRow> {
     let mut rows = Vec::new();
     for (t, fams) in current {
         for (f, c) in fams {
-            let Some(b) = baseline.get(t).and_then(|m| m.get(f)) else { continue };
+            let Some(b) = baseline.get(t).and_then(|m| m.get(f)) else {
+                continue;
+            };
             let ratio = b.n_rows.min(c.n_rows) as f64 / b.n_rows.max(c.n_rows).max(1) as f64;
             let mut these = Vec::new();
-            let sv = |s: &Score| (s.skill.mean, if s.skill.n > 0 { s.skill.std * s.skill.std / s.skill.n as f64 } else { 0.0 });
+            let sv = |s: &Score| {
+                (
+                    s.skill.mean,
+                    if s.skill.n > 0 {
+                        s.skill.std * s.skill.std / s.skill.n as f64
+                    } else {
+                        0.0
+                    },
+                )
+            };
             these.push(z_row(t, f, "skill_mean", sv(b), sv(c)));
             if let (Some(ba), Some(ca)) = (b.auc, c.auc) {
                 let v = |a: f64, n: usize| a * (1.0 - a) / n.max(1) as f64;
-                these.push(z_row(t, f, "auc", (ba, v(ba, b.n_rows)), (ca, v(ca, c.n_rows))));
+                these.push(z_row(
+                    t,
+                    f,
+                    "auc",
+                    (ba, v(ba, b.n_rows)),
+                    (ca, v(ca, c.n_rows)),
+                ));
             }
             these.push(DriftRow {
                 target: t.clone(),
@@ -128,7 +163,9 @@ pub fn compare(baseline: &RunMetrics, current: &RunMetrics) -> Vec<DriftRow> {
                 status: by_thresholds(b.composite, c.composite, 0.02, 0.05),
             });
             if ratio < 0.9 {
-                these.iter_mut().for_each(|r| r.status = DriftStatus::Incomparable);
+                these
+                    .iter_mut()
+                    .for_each(|r| r.status = DriftStatus::Incomparable);
             }
             rows.extend(these);
         }
@@ -142,7 +179,17 @@ mod tests {
     use crate::metrics::SeriesStats;
 
     fn score(mean: f64, std: f64, n: usize, composite: f64) -> Score {
-        Score { skill: SeriesStats { mean, std, n, t: 0.0 }, n_rows: 1000, composite, ..Default::default() }
+        Score {
+            skill: SeriesStats {
+                mean,
+                std,
+                n,
+                t: 0.0,
+            },
+            n_rows: 1000,
+            composite,
+            ..Default::default()
+        }
     }
 
     fn metrics(s: Score) -> RunMetrics {
@@ -158,7 +205,10 @@ mod tests {
         let d = compare(&base, &metrics(score(0.07, 0.1, 100, 0.6)));
         assert_eq!(d[0].status, DriftStatus::Drifting);
         let d = compare(&base, &metrics(score(0.15, 0.1, 100, 0.9)));
-        assert_eq!((d[0].status, d[1].status), (DriftStatus::Diverged, DriftStatus::Diverged));
+        assert_eq!(
+            (d[0].status, d[1].status),
+            (DriftStatus::Diverged, DriftStatus::Diverged)
+        );
     }
 
     #[test]

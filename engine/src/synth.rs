@@ -53,12 +53,28 @@ pub struct SynthParams {
 
 impl Default for SynthParams {
     fn default() -> Self {
-        Self { n_entities: 50, n_timestamps: 400, n_informative: 5, n_noise: 15, signal: 0.3, persistence: 0.5, bar_secs: 300, leaks: true, seed: 42 }
+        Self {
+            n_entities: 50,
+            n_timestamps: 400,
+            n_informative: 5,
+            n_noise: 15,
+            signal: 0.3,
+            persistence: 0.5,
+            bar_secs: 300,
+            leaks: true,
+            seed: 42,
+        }
     }
 }
 
 /// Names of the planted leak features.
-pub const LEAK_FEATURES: [&str; 5] = ["leak_copy", "leak_future", "leak_rolling", "p_up_15m", "leak_flip"];
+pub const LEAK_FEATURES: [&str; 5] = [
+    "leak_copy",
+    "leak_future",
+    "leak_rolling",
+    "p_up_15m",
+    "leak_flip",
+];
 
 /// First timestamp: 2024-01-02T00:00:00Z.
 const START: i64 = 1_704_153_600;
@@ -96,12 +112,21 @@ fn simulate_entity(p: &SynthParams, e: usize) -> EntitySeries {
     let norm = (p.n_informative.max(1) as f64).sqrt();
     let mut ret = vec![0.0; total];
     for t in 1..total {
-        let s: f64 = feats[..p.n_informative].iter().map(|f| f[t - 1]).sum::<f64>() / norm;
+        let s: f64 = feats[..p.n_informative]
+            .iter()
+            .map(|f| f[t - 1])
+            .sum::<f64>()
+            / norm;
         ret[t] = p.signal * s + normal(&mut rng);
     }
     let noise_target = (0..total).map(|_| normal(&mut rng)).collect();
     let copy_noise = (0..total).map(|_| normal(&mut rng)).collect();
-    EntitySeries { feats, ret, noise_target, copy_noise }
+    EntitySeries {
+        feats,
+        ret,
+        noise_target,
+        copy_noise,
+    }
 }
 
 fn fwd(ret: &[f64], t: usize, h: usize) -> f64 {
@@ -118,8 +143,20 @@ pub fn generate(p: &SynthParams) -> Panel {
     if p.leaks {
         names.extend(LEAK_FEATURES.iter().map(|s| s.to_string()));
     }
-    let mut features: Vec<Column> = names.into_iter().map(|name| Column { name, values: Vec::with_capacity(n) }).collect();
-    let tnames = ["fwd_ret_15m", "y_up_15m", "fwd_ret_60m", "y_up_60m", "target_noise_15m"];
+    let mut features: Vec<Column> = names
+        .into_iter()
+        .map(|name| Column {
+            name,
+            values: Vec::with_capacity(n),
+        })
+        .collect();
+    let tnames = [
+        "fwd_ret_15m",
+        "y_up_15m",
+        "fwd_ret_60m",
+        "y_up_60m",
+        "target_noise_15m",
+    ];
     let mut targets: Vec<Vec<f32>> = vec![Vec::with_capacity(n); tnames.len()];
     let (mut ts, mut entity) = (Vec::with_capacity(n), Vec::with_capacity(n));
     let k = p.n_informative + p.n_noise;
@@ -135,15 +172,25 @@ pub fn generate(p: &SynthParams) -> Panel {
             features[k].values.push(s.ret[t] as f32);
             if p.leaks {
                 let lo = t.saturating_sub(2);
-                let roll = s.ret[lo..=t + H_SHORT].iter().sum::<f64>() / (t + H_SHORT + 1 - lo) as f64;
-                let vals = [y15 + 1e-3 * s.copy_noise[t], fwd(&s.ret, t + 1, H_SHORT), roll, 1.0 / (1.0 + (-2.0 * y15).exp()), 1.0 - up];
+                let roll =
+                    s.ret[lo..=t + H_SHORT].iter().sum::<f64>() / (t + H_SHORT + 1 - lo) as f64;
+                let vals = [
+                    y15 + 1e-3 * s.copy_noise[t],
+                    fwd(&s.ret, t + 1, H_SHORT),
+                    roll,
+                    1.0 / (1.0 + (-2.0 * y15).exp()),
+                    1.0 - up,
+                ];
                 for (j, v) in vals.into_iter().enumerate() {
                     features[k + 1 + j].values.push(v as f32);
                 }
             }
             let y60 = fwd(&s.ret, t, H_LONG);
             let up60 = if y60 > 0.0 { 1.0 } else { 0.0 };
-            for (j, v) in [y15, up, y60, up60, s.noise_target[t + 1]].into_iter().enumerate() {
+            for (j, v) in [y15, up, y60, up60, s.noise_target[t + 1]]
+                .into_iter()
+                .enumerate()
+            {
                 targets[j].push(v as f32);
             }
         }
@@ -162,7 +209,11 @@ pub fn generate(p: &SynthParams) -> Panel {
             .map(|((name, values), h)| TargetColumn {
                 name: name.to_string(),
                 values,
-                kind: if name.starts_with("y_up") { TargetKind::Binary } else { TargetKind::Regression },
+                kind: if name.starts_with("y_up") {
+                    TargetKind::Binary
+                } else {
+                    TargetKind::Regression
+                },
                 horizon_secs: h as i64 * p.bar_secs,
             })
             .collect(),
@@ -194,7 +245,12 @@ pub fn write_csv(panel: &Panel, path: &Path, rfc3339: bool) -> Result<()> {
         }
         line.push(',');
         line.push_str(&panel.entity_names[panel.entity[i] as usize]);
-        for v in panel.features.iter().map(|c| c.values[i]).chain(panel.targets.iter().map(|c| c.values[i])) {
+        for v in panel
+            .features
+            .iter()
+            .map(|c| c.values[i])
+            .chain(panel.targets.iter().map(|c| c.values[i]))
+        {
             line.push(',');
             if v.is_finite() {
                 let _ = write!(line, "{v}");
@@ -211,7 +267,12 @@ mod tests {
     use super::*;
 
     fn small() -> SynthParams {
-        SynthParams { n_entities: 12, n_timestamps: 60, n_noise: 3, ..Default::default() }
+        SynthParams {
+            n_entities: 12,
+            n_timestamps: 60,
+            n_noise: 3,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -219,7 +280,10 @@ mod tests {
         let (a, b) = (generate(&small()), generate(&small()));
         assert_eq!(a.features[0].values, b.features[0].values);
         assert_eq!(a.targets[0].values, b.targets[0].values);
-        let c = generate(&SynthParams { seed: 43, ..small() });
+        let c = generate(&SynthParams {
+            seed: 43,
+            ..small()
+        });
         assert_ne!(a.features[0].values, c.features[0].values);
     }
 

@@ -42,11 +42,21 @@ impl FromStr for LogFormat {
 /// `fox_engine=debug` (overridden by `RUST_LOG` when set).
 pub fn init(format: LogFormat, level: &str) -> anyhow::Result<()> {
     let filter = EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(level))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let res = match format {
-        LogFormat::Pretty => builder.with_ansi(std::io::stderr().is_terminal()).try_init(),
-        LogFormat::Json => builder.with_ansi(false).event_format(Lines { json: true }).try_init(),
-        LogFormat::Llm => builder.with_ansi(false).event_format(Lines { json: false }).try_init(),
+        LogFormat::Pretty => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+        LogFormat::Json => builder
+            .with_ansi(false)
+            .event_format(Lines { json: true })
+            .try_init(),
+        LogFormat::Llm => builder
+            .with_ansi(false)
+            .event_format(Lines { json: false })
+            .try_init(),
     };
     res.map_err(|e| anyhow::anyhow!("cannot install the log subscriber: {e}"))
 }
@@ -93,14 +103,23 @@ struct Lines {
 }
 
 fn now() -> String {
-    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
     crate::timefmt::format_rfc3339_millis(ms)
 }
 
 /// A logfmt value: bare when safe, else quoted with escapes.
 fn logfmt_value(v: &serde_json::Value) -> String {
     let s = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_graphic() && c != '"' && c != '=') { s } else { serde_json::Value::from(s).to_string() }
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_graphic() && c != '"' && c != '=')
+    {
+        s
+    } else {
+        serde_json::Value::from(s).to_string()
+    }
 }
 
 /// Formats one event as a line (without the trailing newline).
@@ -116,7 +135,11 @@ fn line(json: bool, ts: &str, level: &str, target: &str, f: &Fields) -> String {
         }
         serde_json::Value::Object(m).to_string()
     } else {
-        let mut s = format!("ts={ts} lvl={} target={target} msg={}", level.to_lowercase(), serde_json::Value::from(f.msg.clone()));
+        let mut s = format!(
+            "ts={ts} lvl={} target={target} msg={}",
+            level.to_lowercase(),
+            serde_json::Value::from(f.msg.clone())
+        );
         for (k, v) in &f.rest {
             s += &format!(" {k}={}", logfmt_value(v));
         }
@@ -129,11 +152,20 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, _ctx: &FmtContext<'_, S, N>, mut w: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut w: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
         let mut f = Fields::default();
         event.record(&mut f);
         let meta = event.metadata();
-        writeln!(w, "{}", line(self.json, &now(), meta.level().as_str(), meta.target(), &f))
+        writeln!(
+            w,
+            "{}",
+            line(self.json, &now(), meta.level().as_str(), meta.target(), &f)
+        )
     }
 }
 
@@ -142,19 +174,43 @@ mod tests {
     use super::*;
 
     fn fields() -> Fields {
-        Fields { msg: "stage finished".into(), rest: vec![("stage".into(), "load data".into()), ("elapsed_ms".into(), 12.into())] }
+        Fields {
+            msg: "stage finished".into(),
+            rest: vec![
+                ("stage".into(), "load data".into()),
+                ("elapsed_ms".into(), 12.into()),
+            ],
+        }
     }
 
     #[test]
     fn json_line_has_keys_in_order() {
-        let l = line(true, "2026-01-01T00:00:00.000Z", "INFO", "fox_engine", &fields());
-        assert_eq!(l, r#"{"ts":"2026-01-01T00:00:00.000Z","level":"info","target":"fox_engine","msg":"stage finished","stage":"load data","elapsed_ms":12}"#);
+        let l = line(
+            true,
+            "2026-01-01T00:00:00.000Z",
+            "INFO",
+            "fox_engine",
+            &fields(),
+        );
+        assert_eq!(
+            l,
+            r#"{"ts":"2026-01-01T00:00:00.000Z","level":"info","target":"fox_engine","msg":"stage finished","stage":"load data","elapsed_ms":12}"#
+        );
     }
 
     #[test]
     fn llm_line_is_logfmt() {
-        let l = line(false, "2026-01-01T00:00:00.000Z", "INFO", "fox_engine", &fields());
-        assert_eq!(l, r#"ts=2026-01-01T00:00:00.000Z lvl=info target=fox_engine msg="stage finished" stage="load data" elapsed_ms=12"#);
+        let l = line(
+            false,
+            "2026-01-01T00:00:00.000Z",
+            "INFO",
+            "fox_engine",
+            &fields(),
+        );
+        assert_eq!(
+            l,
+            r#"ts=2026-01-01T00:00:00.000Z lvl=info target=fox_engine msg="stage finished" stage="load data" elapsed_ms=12"#
+        );
         assert_eq!("llm".parse::<LogFormat>(), Ok(LogFormat::Llm));
     }
 }

@@ -26,7 +26,13 @@ impl Drop for TempDir {
 }
 
 fn setup(dir: &Path) -> ExperimentConfig {
-    let panel = generate(&SynthParams { n_entities: 40, n_timestamps: 240, n_noise: 6, seed: 3, ..Default::default() });
+    let panel = generate(&SynthParams {
+        n_entities: 40,
+        n_timestamps: 240,
+        n_noise: 6,
+        seed: 3,
+        ..Default::default()
+    });
     let data = dir.join("panel.csv");
     write_csv(&panel, &data, false).unwrap();
     let yaml = format!(
@@ -44,19 +50,35 @@ fn full_run_catches_leaks_ranks_targets_and_selects_informative_features() {
     let cfg = setup(&tmp.0);
     let summary = pipeline::run(&cfg, None).unwrap();
     let run = tmp.0.join("run");
-    for f in ["manifest.json", "config.resolved.json", "target_ranking.csv", "leakage_report.json", "metrics.json", "selected_features/fwd_ret_15m.txt"] {
+    for f in [
+        "manifest.json",
+        "config.resolved.json",
+        "target_ranking.csv",
+        "leakage_report.json",
+        "metrics.json",
+        "selected_features/fwd_ret_15m.txt",
+    ] {
         assert!(run.join(f).is_file(), "{f} missing");
     }
     // Every planted leak is dropped; nothing else is.
-    let leak: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("leakage_report.json")).unwrap()).unwrap();
-    let dropped: Vec<&str> = leak["dropped"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let leak: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("leakage_report.json")).unwrap()).unwrap();
+    let dropped: Vec<&str> = leak["dropped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     let mut expected = LEAK_FEATURES.to_vec();
     expected.sort();
     assert_eq!(dropped, expected);
     // Planted predictability order among regression targets.
     let order: Vec<&str> = summary.ranking.iter().map(|r| r.target.as_str()).collect();
     let pos = |t: &str| order.iter().position(|x| *x == t).unwrap();
-    assert!(pos("fwd_ret_15m") < pos("fwd_ret_60m") && pos("fwd_ret_60m") < pos("target_noise_15m"), "{order:?}");
+    assert!(
+        pos("fwd_ret_15m") < pos("fwd_ret_60m") && pos("fwd_ret_60m") < pos("target_noise_15m"),
+        "{order:?}"
+    );
     assert!(summary.ranking.iter().all(|r| !r.suspicious));
     // Selection recovers the informative features.
     let sel = std::fs::read_to_string(run.join("selected_features/fwd_ret_15m.txt")).unwrap();
@@ -65,16 +87,32 @@ fn full_run_catches_leaks_ranks_targets_and_selects_informative_features() {
     // A saved model loads, verifies and predicts.
     let (model, meta) = fox_engine::models::io::load(&run.join("models/fwd_ret_15m/gbdt")).unwrap();
     assert_eq!(meta.features, model.features);
-    let panel = generate(&SynthParams { n_entities: 40, n_timestamps: 240, n_noise: 6, seed: 3, ..Default::default() });
+    let panel = generate(&SynthParams {
+        n_entities: 40,
+        n_timestamps: 240,
+        n_noise: 6,
+        seed: 3,
+        ..Default::default()
+    });
     let pred = model.predict_panel(&panel).unwrap();
     assert!(pred.iter().all(|p| p.is_finite()));
     // The same run as a baseline: every metric is stable.
     let again = pipeline::run(&cfg, Some(&run)).unwrap();
     assert!(!again.drift.is_empty());
-    assert!(again.drift.iter().all(|d| d.status == fox_engine::repro::DriftStatus::Stable), "{:?}", again.drift);
+    assert!(
+        again
+            .drift
+            .iter()
+            .all(|d| d.status == fox_engine::repro::DriftStatus::Stable),
+        "{:?}",
+        again.drift
+    );
     // TOON and JSON renderings of the summary.
     let toon = report::render(&summary, fox_engine::config::SummaryFormat::Toon);
-    assert!(toon.contains("ranking[5]{rank,target,kind,composite,skill,t,suspicious,eligible}:"), "{toon}");
+    assert!(
+        toon.contains("ranking[5]{rank,target,kind,composite,skill,t,suspicious,eligible}:"),
+        "{toon}"
+    );
 }
 
 #[test]
@@ -90,9 +128,15 @@ fn outputs_are_byte_identical_with_one_and_two_threads() {
         pipeline::run(&cfg, None).unwrap();
         trees.push(report::read_tree(&run).unwrap());
     }
-    assert_eq!(trees[0].keys().collect::<Vec<_>>(), trees[1].keys().collect::<Vec<_>>());
+    assert_eq!(
+        trees[0].keys().collect::<Vec<_>>(),
+        trees[1].keys().collect::<Vec<_>>()
+    );
     for (name, bytes) in &trees[0] {
-        assert!(bytes == &trees[1][name], "{name} differs between 1 and 2 threads");
+        assert!(
+            bytes == &trees[1][name],
+            "{name} differs between 1 and 2 threads"
+        );
     }
 }
 
@@ -119,11 +163,30 @@ fn warn_policy_keeps_leaks_and_flags_the_leaky_target_as_suspicious() {
     cfg.output.save_models = false;
     let summary = pipeline::run(&cfg, None).unwrap();
     let top = &summary.ranking[0];
-    assert!(!top.suspicious, "a clean target must rank first: {:?}", summary.ranking);
-    let leaky = summary.ranking.iter().find(|r| r.target == "fwd_ret_15m").unwrap();
-    assert!(leaky.suspicious, "fwd_ret_15m sees leak_copy and must be flagged: {:?}", summary.ranking);
+    assert!(
+        !top.suspicious,
+        "a clean target must rank first: {:?}",
+        summary.ranking
+    );
+    let leaky = summary
+        .ranking
+        .iter()
+        .find(|r| r.target == "fwd_ret_15m")
+        .unwrap();
+    assert!(
+        leaky.suspicious,
+        "fwd_ret_15m sees leak_copy and must be flagged: {:?}",
+        summary.ranking
+    );
     let run = tmp.0.join("run");
-    let leak: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("leakage_report.json")).unwrap()).unwrap();
+    let leak: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("leakage_report.json")).unwrap()).unwrap();
     assert!(leak["dropped"].as_array().unwrap().is_empty());
-    assert!(leak["findings"].as_array().unwrap().iter().all(|f| f["action"] != "dropped"));
+    assert!(
+        leak["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["action"] != "dropped")
+    );
 }

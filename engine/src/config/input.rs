@@ -158,7 +158,11 @@ pub struct ImportanceWeights {
 
 impl Default for ImportanceWeights {
     fn default() -> Self {
-        Self { gbdt_gain: 1.0, linear_coef: 0.7, permutation: 1.0 }
+        Self {
+            gbdt_gain: 1.0,
+            linear_coef: 0.7,
+            permutation: 1.0,
+        }
     }
 }
 
@@ -225,6 +229,12 @@ pub struct CvSettings {
 
 impl Default for CvSettings {
     fn default() -> Self {
-        Self { scheme: CvScheme::WalkForward, n_splits: 5, purge: None, purge_buffer: 5, embargo: None }
+        Self {
+            scheme: CvScheme::WalkForward,
+            n_splits: 5,
+            purge: None,
+            purge_buffer: 5,
+            embargo: None,
+        }
     }
 }

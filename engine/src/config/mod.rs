@@ -27,7 +27,16 @@ pub struct ConfigIssue {
 
 impl std::fmt::Display for ConfigIssue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", if self.path.is_empty() { "(root)" } else { &self.path }, self.message)
+        write!(
+            f,
+            "{}: {}",
+            if self.path.is_empty() {
+                "(root)"
+            } else {
+                &self.path
+            },
+            self.message
+        )
     }
 }
 
@@ -75,13 +84,19 @@ impl ExperimentConfig {
     /// types, missing keys) and then its values; every problem is reported.
     pub fn from_yaml_str(text: &str) -> Result<Self> {
         let value: serde_json::Value = serde_yaml_ng::from_str(text).map_err(|e| {
-            EngineError::Config(vec![ConfigIssue { path: String::new(), message: format!("not valid YAML: {e}") }])
+            EngineError::Config(vec![ConfigIssue {
+                path: String::new(),
+                message: format!("not valid YAML: {e}"),
+            }])
         })?;
         let mut issues = structure::check(&value, &json_schema());
         if !issues.is_empty() {
             // Drop unknown keys and try again, so that value problems elsewhere are listed too.
             let mut pruned = value;
-            for i in issues.iter().filter(|i| i.message.starts_with("unknown key")) {
+            for i in issues
+                .iter()
+                .filter(|i| i.message.starts_with("unknown key"))
+            {
                 let mut parts: Vec<&str> = i.path.split('.').collect();
                 let last = parts.pop().unwrap_or_default();
                 let parent = parts.iter().try_fold(&mut pruned, |v, k| v.get_mut(*k));
@@ -95,10 +110,17 @@ impl ExperimentConfig {
             return Err(EngineError::Config(issues));
         }
         let cfg: Self = serde_json::from_value(value).map_err(|e| {
-            EngineError::Config(vec![ConfigIssue { path: String::new(), message: e.to_string() }])
+            EngineError::Config(vec![ConfigIssue {
+                path: String::new(),
+                message: e.to_string(),
+            }])
         })?;
         let issues = validate::check(&cfg);
-        if issues.is_empty() { Ok(cfg) } else { Err(EngineError::Config(issues)) }
+        if issues.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(EngineError::Config(issues))
+        }
     }
 
     /// Reads and validates a config file; relative `data.path` and `output.dir` are resolved
@@ -150,7 +172,10 @@ mod tests {
     fn minimal_config_gets_defaults() {
         let cfg = ExperimentConfig::from_yaml_str(MINIMAL).unwrap();
         assert_eq!(cfg.data.min_cs, 10);
-        assert_eq!(cfg.targets.include, vec!["^(y_|fwd_ret_|target_)".to_string()]);
+        assert_eq!(
+            cfg.targets.include,
+            vec!["^(y_|fwd_ret_|target_)".to_string()]
+        );
         assert_eq!(cfg.cv.n_splits, 5);
         assert_eq!(cfg.seed, 42);
     }
@@ -166,8 +191,11 @@ mod tests {
 
     #[test]
     fn reports_every_structural_problem_with_its_path() {
-        let text = "data:\n  path: p.csv\n  min_cs: lots\n  colour: red\ncv:\n  n_split: 3\nseed: -1\n";
-        let Err(EngineError::Config(issues)) = ExperimentConfig::from_yaml_str(text) else { panic!() };
+        let text =
+            "data:\n  path: p.csv\n  min_cs: lots\n  colour: red\ncv:\n  n_split: 3\nseed: -1\n";
+        let Err(EngineError::Config(issues)) = ExperimentConfig::from_yaml_str(text) else {
+            panic!()
+        };
         let paths: Vec<_> = issues.iter().map(|i| i.path.as_str()).collect();
         assert!(paths.contains(&"data.min_cs"), "{issues:?}");
         assert!(paths.contains(&"data.colour"), "{issues:?}");
@@ -178,7 +206,9 @@ mod tests {
     #[test]
     fn unknown_keys_and_bad_values_are_reported_together() {
         let text = "data:\n  path: p.csv\n  colour: red\ncv:\n  n_splits: 1\n";
-        let Err(EngineError::Config(issues)) = ExperimentConfig::from_yaml_str(text) else { panic!() };
+        let Err(EngineError::Config(issues)) = ExperimentConfig::from_yaml_str(text) else {
+            panic!()
+        };
         let paths: Vec<_> = issues.iter().map(|i| i.path.as_str()).collect();
         assert_eq!(paths, ["data.colour", "cv.n_splits"], "{issues:?}");
     }
@@ -187,9 +217,18 @@ mod tests {
     fn reports_every_semantic_problem_with_its_path() {
         let text = "data:\n  path: p.csv\ncv:\n  n_splits: 1\n  purge: 15x\ntargets:\n  include: ['(']\n  \
                     suspicious_auc: 1.5\nmodels:\n  gbdt:\n    max_bins: 900\n    learning_rate: 0\n";
-        let Err(EngineError::Config(issues)) = ExperimentConfig::from_yaml_str(text) else { panic!() };
+        let Err(EngineError::Config(issues)) = ExperimentConfig::from_yaml_str(text) else {
+            panic!()
+        };
         let paths: Vec<_> = issues.iter().map(|i| i.path.as_str()).collect();
-        for p in ["cv.n_splits", "cv.purge", "targets.include[0]", "targets.suspicious_auc", "models.gbdt.max_bins", "models.gbdt.learning_rate"] {
+        for p in [
+            "cv.n_splits",
+            "cv.purge",
+            "targets.include[0]",
+            "targets.suspicious_auc",
+            "models.gbdt.max_bins",
+            "models.gbdt.learning_rate",
+        ] {
             assert!(paths.contains(&p), "missing {p} in {issues:?}");
         }
     }
@@ -201,7 +240,8 @@ mod tests {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "yaml") {
-                ExperimentConfig::from_path(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                ExperimentConfig::from_path(&path)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
                 n += 1;
             }
         }

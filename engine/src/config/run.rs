@@ -52,9 +52,11 @@ impl Default for LeakageSettings {
     fn default() -> Self {
         Self {
             policy: LeakPolicy::Drop,
-            name_patterns: ["^y_", "^p_", "fwd_ret_", "^target_", "barrier_", "^mfe_", "^mdd_", "^tth_"]
-                .map(String::from)
-                .to_vec(),
+            name_patterns: [
+                "^y_", "^p_", "fwd_ret_", "^target_", "barrier_", "^mfe_", "^mdd_", "^tth_",
+            ]
+            .map(String::from)
+            .to_vec(),
             near_copy_corr: 0.999,
             binary_match: 0.999,
             lookahead_min_ic: 0.2,
@@ -130,7 +132,11 @@ pub struct LinearSettings {
 
 impl Default for LinearSettings {
     fn default() -> Self {
-        Self { enabled: true, alpha: 1.0, max_iter: 20 }
+        Self {
+            enabled: true,
+            alpha: 1.0,
+            max_iter: 20,
+        }
     }
 }
 
@@ -161,6 +167,10 @@ pub struct OutputSettings {
 
 impl Default for OutputSettings {
     fn default() -> Self {
-        Self { dir: PathBuf::from("runs/latest"), format: SummaryFormat::Human, save_models: true }
+        Self {
+            dir: PathBuf::from("runs/latest"),
+            format: SummaryFormat::Human,
+            save_models: true,
+        }
     }
 }

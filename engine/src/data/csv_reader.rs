@@ -52,29 +52,66 @@ pub(super) fn read_csv(path: &Path, cfg: &ExperimentConfig) -> Result<RawTable> 
         .collect();
     let r = roles::assign(&header, path, &cfg.data, &cfg.targets, &cfg.features)?;
     let new_cols = |idx: &[usize]| -> Vec<Column> {
-        idx.iter().map(|&i| Column { name: header[i].clone(), values: Vec::new() }).collect()
+        idx.iter()
+            .map(|&i| Column {
+                name: header[i].clone(),
+                values: Vec::new(),
+            })
+            .collect()
     };
-    let mut t = RawTable { ts: Vec::new(), entity: Vec::new(), features: new_cols(&r.features), targets: new_cols(&r.targets) };
+    let mut t = RawTable {
+        ts: Vec::new(),
+        entity: Vec::new(),
+        features: new_cols(&r.features),
+        targets: new_cols(&r.targets),
+    };
     let mut rec = csv::ByteRecord::new();
     let mut row = 0usize;
     loop {
         match rdr.read_byte_record(&mut rec) {
             Ok(false) => break,
             Ok(true) => {}
-            Err(e) => return Err(EngineError::data(path, None, Some(row + 1), format!("malformed CSV: {e}"))),
+            Err(e) => {
+                return Err(EngineError::data(
+                    path,
+                    None,
+                    Some(row + 1),
+                    format!("malformed CSV: {e}"),
+                ));
+            }
         }
         row += 1;
         if rec.len() != header.len() {
-            return Err(EngineError::data(path, None, Some(row), format!("expected {} fields, found {}", header.len(), rec.len())));
+            return Err(EngineError::data(
+                path,
+                None,
+                Some(row),
+                format!("expected {} fields, found {}", header.len(), rec.len()),
+            ));
         }
         let bad = |col: usize, what: &str| {
             let raw = String::from_utf8_lossy(&rec[col]).into_owned();
-            EngineError::data(path, Some(&header[col]), Some(row), format!("cannot parse `{raw}` as {what}"))
+            EngineError::data(
+                path,
+                Some(&header[col]),
+                Some(row),
+                format!("cannot parse `{raw}` as {what}"),
+            )
         };
-        t.ts.push(parse_ts(&rec[r.ts], cfg.data.timestamp_unit).ok_or_else(|| bad(r.ts, "a timestamp (RFC 3339 or integer epoch)"))?);
-        let ent = std::str::from_utf8(&rec[r.entity]).map_err(|_| bad(r.entity, "UTF-8 text"))?.trim();
+        t.ts.push(
+            parse_ts(&rec[r.ts], cfg.data.timestamp_unit)
+                .ok_or_else(|| bad(r.ts, "a timestamp (RFC 3339 or integer epoch)"))?,
+        );
+        let ent = std::str::from_utf8(&rec[r.entity])
+            .map_err(|_| bad(r.entity, "UTF-8 text"))?
+            .trim();
         if ent.is_empty() {
-            return Err(EngineError::data(path, Some(&header[r.entity]), Some(row), "empty entity"));
+            return Err(EngineError::data(
+                path,
+                Some(&header[r.entity]),
+                Some(row),
+                "empty entity",
+            ));
         }
         t.entity.push(ent.to_owned());
         for (cols, idx) in [(&mut t.features, &r.features), (&mut t.targets, &r.targets)] {
@@ -83,7 +120,12 @@ pub(super) fn read_csv(path: &Path, cfg: &ExperimentConfig) -> Result<RawTable> 
                 if v.is_infinite() {
                     match cfg.data.on_inf {
                         InfPolicy::Error => {
-                            return Err(EngineError::data(path, Some(&header[i]), Some(row), "infinite value (set data.on_inf: missing to treat it as missing)"));
+                            return Err(EngineError::data(
+                                path,
+                                Some(&header[i]),
+                                Some(row),
+                                "infinite value (set data.on_inf: missing to treat it as missing)",
+                            ));
                         }
                         InfPolicy::Missing => v = f32::NAN,
                     }
@@ -115,7 +157,11 @@ impl RawTable {
                     path,
                     None,
                     Some(b),
-                    format!("duplicate (timestamp, entity) = ({}, {}) also at row {a}", crate::timefmt::format_rfc3339(self.ts[w[0]]), self.entity[w[0]]),
+                    format!(
+                        "duplicate (timestamp, entity) = ({}, {}) also at row {a}",
+                        crate::timefmt::format_rfc3339(self.ts[w[0]]),
+                        self.entity[w[0]]
+                    ),
                 ));
             }
         }
@@ -126,11 +172,23 @@ impl RawTable {
             ts: order.iter().map(|&i| self.ts[i]).collect(),
             entity: order.iter().map(|&i| ent[i]).collect(),
             entity_names: names,
-            features: self.features.iter().map(|c| Column { name: c.name.clone(), values: perm(&c.values) }).collect(),
+            features: self
+                .features
+                .iter()
+                .map(|c| Column {
+                    name: c.name.clone(),
+                    values: perm(&c.values),
+                })
+                .collect(),
             targets: self
                 .targets
                 .iter()
-                .map(|c| TargetColumn { name: c.name.clone(), values: perm(&c.values), kind: TargetKind::Regression, horizon_secs: 1 })
+                .map(|c| TargetColumn {
+                    name: c.name.clone(),
+                    values: perm(&c.values),
+                    kind: TargetKind::Regression,
+                    horizon_secs: 1,
+                })
                 .collect(),
             bar_secs: 1,
         })
@@ -146,7 +204,10 @@ mod tests {
     fn write(text: &str) -> (tempdir::Dir, ExperimentConfig) {
         let dir = tempdir::Dir::new();
         let path = dir.0.join("p.csv");
-        std::fs::File::create(&path).unwrap().write_all(text.as_bytes()).unwrap();
+        std::fs::File::create(&path)
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
         let mut cfg = ExperimentConfig::from_yaml_str("data:\n  path: x\n  min_cs: 2\n").unwrap();
         cfg.data.path = path;
         (dir, cfg)
@@ -159,7 +220,11 @@ mod tests {
             pub fn new() -> Self {
                 use std::sync::atomic::{AtomicUsize, Ordering};
                 static N: AtomicUsize = AtomicUsize::new(0);
-                let p = std::env::temp_dir().join(format!("fox-engine-test-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+                let p = std::env::temp_dir().join(format!(
+                    "fox-engine-test-{}-{}",
+                    std::process::id(),
+                    N.fetch_add(1, Ordering::SeqCst)
+                ));
                 std::fs::create_dir_all(&p).unwrap();
                 Dir(p)
             }
@@ -181,9 +246,18 @@ mod tests {
     fn loads_sorts_and_types_columns() {
         let (_d, cfg) = write(GOOD);
         let (p, rep) = load_panel(&cfg).unwrap();
-        assert_eq!(p.ts, vec![1_704_153_600, 1_704_153_600, 1_704_153_900, 1_704_153_900]);
+        assert_eq!(
+            p.ts,
+            vec![1_704_153_600, 1_704_153_600, 1_704_153_900, 1_704_153_900]
+        );
         assert_eq!(p.entity, vec![0, 1, 0, 1]);
-        assert_eq!(p.features.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), vec!["f1", "f2"]);
+        assert_eq!(
+            p.features
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>(),
+            vec!["f1", "f2"]
+        );
         assert_eq!(rep.constant_features_dropped, vec!["konst".to_string()]);
         assert_eq!(p.features[0].values, vec![2.0, 3.0, 4.0, 1.0]);
         assert!(p.features[1].values[1].is_nan());
@@ -204,7 +278,12 @@ mod tests {
     fn duplicate_rows_are_rejected() {
         let (_d, cfg) = write(&GOOD.replace("00:05:00Z,A", "00:00:00Z,A"));
         let e = load_panel(&cfg).unwrap_err().to_string();
-        assert!(e.contains("duplicate (timestamp, entity)") && e.contains("row 4") && e.contains("row 2"), "{e}");
+        assert!(
+            e.contains("duplicate (timestamp, entity)")
+                && e.contains("row 4")
+                && e.contains("row 2"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -220,14 +299,24 @@ mod tests {
 
     #[test]
     fn target_without_finite_values_is_rejected() {
-        let (_d, cfg) = write(&GOOD.replace(",0.5,", ",,").replace(",0.1,", ",NaN,").replace(",-0.2,", ",,").replace(",0.3,", ",,"));
+        let (_d, cfg) = write(
+            &GOOD
+                .replace(",0.5,", ",,")
+                .replace(",0.1,", ",NaN,")
+                .replace(",-0.2,", ",,")
+                .replace(",0.3,", ",,"),
+        );
         let e = load_panel(&cfg).unwrap_err().to_string();
-        assert!(e.contains("column `fwd_ret_15m`") && e.contains("no finite values"), "{e}");
+        assert!(
+            e.contains("column `fwd_ret_15m`") && e.contains("no finite values"),
+            "{e}"
+        );
     }
 
     #[test]
     fn integer_epochs_with_units() {
-        let (_d, mut cfg) = write("ts,symbol,f1,y_a\n1000,A,1,0.5\n1000,B,2,0.1\n2000,A,3,0.2\n2000,B,4,0.3\n");
+        let (_d, mut cfg) =
+            write("ts,symbol,f1,y_a\n1000,A,1,0.5\n1000,B,2,0.1\n2000,A,3,0.2\n2000,B,4,0.3\n");
         cfg.data.timestamp_unit = crate::config::TimestampUnit::Ms;
         let (p, _) = load_panel(&cfg).unwrap();
         assert_eq!(p.ts, vec![1, 1, 2, 2]);

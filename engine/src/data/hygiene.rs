@@ -44,7 +44,9 @@ pub fn apply(panel: &Panel, data: &DataSettings, seed: u64) -> (Vec<bool>, Hygie
         if let Some(cap) = data.max_cs_samples
             && alive.len() > cap
         {
-            let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (panel.ts[g.start] as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let mut rng = ChaCha8Rng::seed_from_u64(
+                seed ^ (panel.ts[g.start] as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            );
             let mut chosen = vec![false; alive.len()];
             for j in sample(&mut rng, alive.len(), cap) {
                 chosen[j] = true;
@@ -87,7 +89,8 @@ mod tests {
     }
 
     fn data(min_cs: usize, cs: Option<usize>, ent: Option<usize>) -> DataSettings {
-        let mut d: DataSettings = serde_json::from_value(serde_json::json!({"path": "p.csv"})).unwrap();
+        let mut d: DataSettings =
+            serde_json::from_value(serde_json::json!({"path": "p.csv"})).unwrap();
         d.min_cs = min_cs;
         d.max_cs_samples = cs;
         d.max_rows_per_entity = ent;
@@ -99,7 +102,10 @@ mod tests {
         let p = panel(vec![0, 0, 0, 1, 1, 2, 2, 2], vec![0, 1, 2, 0, 1, 0, 1, 2]);
         let (keep, rep) = apply(&p, &data(3, None, None), 1);
         assert_eq!(keep, vec![true, true, true, false, false, true, true, true]);
-        assert_eq!((rep.timestamps_dropped_min_cs, rep.rows_dropped_min_cs), (1, 2));
+        assert_eq!(
+            (rep.timestamps_dropped_min_cs, rep.rows_dropped_min_cs),
+            (1, 2)
+        );
     }
 
     #[test]

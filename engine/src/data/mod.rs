@@ -109,17 +109,45 @@ impl Panel {
 
     /// A copy keeping only the rows whose `keep` flag is set (order preserved).
     pub fn filter_rows(&self, keep: &[bool]) -> Panel {
-        let pick = |v: &[f32]| v.iter().zip(keep).filter(|(_, k)| **k).map(|(x, _)| *x).collect();
+        let pick = |v: &[f32]| {
+            v.iter()
+                .zip(keep)
+                .filter(|(_, k)| **k)
+                .map(|(x, _)| *x)
+                .collect()
+        };
         Panel {
             source: self.source.clone(),
-            ts: self.ts.iter().zip(keep).filter(|(_, k)| **k).map(|(x, _)| *x).collect(),
-            entity: self.entity.iter().zip(keep).filter(|(_, k)| **k).map(|(x, _)| *x).collect(),
+            ts: self
+                .ts
+                .iter()
+                .zip(keep)
+                .filter(|(_, k)| **k)
+                .map(|(x, _)| *x)
+                .collect(),
+            entity: self
+                .entity
+                .iter()
+                .zip(keep)
+                .filter(|(_, k)| **k)
+                .map(|(x, _)| *x)
+                .collect(),
             entity_names: self.entity_names.clone(),
-            features: self.features.iter().map(|c| Column { name: c.name.clone(), values: pick(&c.values) }).collect(),
+            features: self
+                .features
+                .iter()
+                .map(|c| Column {
+                    name: c.name.clone(),
+                    values: pick(&c.values),
+                })
+                .collect(),
             targets: self
                 .targets
                 .iter()
-                .map(|t| TargetColumn { values: pick(&t.values), ..t.clone() })
+                .map(|t| TargetColumn {
+                    values: pick(&t.values),
+                    ..t.clone()
+                })
                 .collect(),
             bar_secs: self.bar_secs,
         }
@@ -143,7 +171,11 @@ pub fn groups_of(ts: &[i64]) -> Vec<Range<usize>> {
 
 /// Median positive gap between consecutive distinct timestamps (1 if there is none).
 pub fn infer_bar_secs(unique_ts: &[i64]) -> i64 {
-    let mut gaps: Vec<i64> = unique_ts.windows(2).map(|w| w[1] - w[0]).filter(|g| *g > 0).collect();
+    let mut gaps: Vec<i64> = unique_ts
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|g| *g > 0)
+        .collect();
     if gaps.is_empty() {
         return 1;
     }
@@ -155,7 +187,10 @@ pub fn infer_bar_secs(unique_ts: &[i64]) -> i64 {
 pub fn load_panel(cfg: &ExperimentConfig) -> Result<(Panel, LoadReport)> {
     let path: &Path = &cfg.data.path;
     let raw = csv_reader::read_csv(path, cfg)?;
-    let mut report = LoadReport { rows_read: raw.ts.len(), ..Default::default() };
+    let mut report = LoadReport {
+        rows_read: raw.ts.len(),
+        ..Default::default()
+    };
     let mut panel = raw.into_sorted_panel(path)?;
     panel.bar_secs = infer_bar_secs(&panel.unique_ts());
     let (keep, h) = hygiene::apply(&panel, &cfg.data, cfg.seed);
@@ -177,9 +212,19 @@ pub fn load_panel(cfg: &ExperimentConfig) -> Result<(Panel, LoadReport)> {
     panel.features = kept;
     for t in &mut panel.targets {
         if !t.values.iter().any(|v| v.is_finite()) {
-            return Err(EngineError::data(path, Some(&t.name), None, "target has no finite values after cleaning"));
+            return Err(EngineError::data(
+                path,
+                Some(&t.name),
+                None,
+                "target has no finite values after cleaning",
+            ));
         }
-        t.kind = if t.values.iter().filter(|v| v.is_finite()).all(|v| *v == 0.0 || *v == 1.0) {
+        t.kind = if t
+            .values
+            .iter()
+            .filter(|v| v.is_finite())
+            .all(|v| *v == 0.0 || *v == 1.0)
+        {
             TargetKind::Binary
         } else {
             TargetKind::Regression
@@ -187,7 +232,12 @@ pub fn load_panel(cfg: &ExperimentConfig) -> Result<(Panel, LoadReport)> {
         t.horizon_secs = roles::horizon_secs(&t.name, &cfg.targets, panel.bar_secs);
     }
     if panel.features.is_empty() {
-        return Err(EngineError::data(path, None, None, "no usable feature columns"));
+        return Err(EngineError::data(
+            path,
+            None,
+            None,
+            "no usable feature columns",
+        ));
     }
     report.rows_kept = panel.n_rows();
     report.timestamps = panel.ts_groups().len();

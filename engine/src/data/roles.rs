@@ -28,25 +28,48 @@ fn compile(patterns: &[String]) -> Vec<Regex> {
 
 fn find(header: &[String], name: &str, file: &Path, what: &str) -> Result<usize> {
     header.iter().position(|h| h == name).ok_or_else(|| {
-        EngineError::data(file, Some(name), None, format!("{what} column is missing (header: {})", header.join(", ")))
+        EngineError::data(
+            file,
+            Some(name),
+            None,
+            format!("{what} column is missing (header: {})", header.join(", ")),
+        )
     })
 }
 
 /// Assigns roles to the header's columns.
-pub fn assign(header: &[String], file: &Path, data: &DataSettings, t: &TargetSettings, f: &FeatureSettings) -> Result<Roles> {
+pub fn assign(
+    header: &[String],
+    file: &Path,
+    data: &DataSettings,
+    t: &TargetSettings,
+    f: &FeatureSettings,
+) -> Result<Roles> {
     let ts = find(header, &data.timestamp_col, file, "timestamp")?;
     let entity = find(header, &data.entity_col, file, "entity")?;
     let reserved = |i: usize| i == ts || i == entity;
     let targets: Vec<usize> = if t.list.is_empty() {
         let (inc, exc) = (compile(&t.include), compile(&t.exclude));
         (0..header.len())
-            .filter(|&i| !reserved(i) && inc.iter().any(|r| r.is_match(&header[i])) && !exc.iter().any(|r| r.is_match(&header[i])))
+            .filter(|&i| {
+                !reserved(i)
+                    && inc.iter().any(|r| r.is_match(&header[i]))
+                    && !exc.iter().any(|r| r.is_match(&header[i]))
+            })
             .collect()
     } else {
-        t.list.iter().map(|n| find(header, n, file, "listed target")).collect::<Result<_>>()?
+        t.list
+            .iter()
+            .map(|n| find(header, n, file, "listed target"))
+            .collect::<Result<_>>()?
     };
     if targets.is_empty() {
-        return Err(EngineError::data(file, None, None, "no column matches the target patterns"));
+        return Err(EngineError::data(
+            file,
+            None,
+            None,
+            "no column matches the target patterns",
+        ));
     }
     let features: Vec<usize> = if f.list.is_empty() {
         let (inc, exc) = (compile(&f.include), compile(&f.exclude));
@@ -59,12 +82,25 @@ pub fn assign(header: &[String], file: &Path, data: &DataSettings, t: &TargetSet
             })
             .collect()
     } else {
-        f.list.iter().map(|n| find(header, n, file, "listed feature")).collect::<Result<_>>()?
+        f.list
+            .iter()
+            .map(|n| find(header, n, file, "listed feature"))
+            .collect::<Result<_>>()?
     };
     if let Some(&i) = features.iter().find(|i| targets.contains(i)) {
-        return Err(EngineError::data(file, Some(&header[i]), None, "column is listed both as a target and as a feature"));
+        return Err(EngineError::data(
+            file,
+            Some(&header[i]),
+            None,
+            "column is listed both as a target and as a feature",
+        ));
     }
-    Ok(Roles { ts, entity, targets, features })
+    Ok(Roles {
+        ts,
+        entity,
+        targets,
+        features,
+    })
 }
 
 /// A target's horizon in seconds: config override, else read from its name, else the default.
@@ -83,7 +119,17 @@ mod tests {
     use crate::config::{Span, TargetSettings};
 
     fn header() -> Vec<String> {
-        ["ts", "symbol", "ret_1", "vol_5", "fwd_ret_15m", "y_up_15m", "meta_id"].map(String::from).to_vec()
+        [
+            "ts",
+            "symbol",
+            "ret_1",
+            "vol_5",
+            "fwd_ret_15m",
+            "y_up_15m",
+            "meta_id",
+        ]
+        .map(String::from)
+        .to_vec()
     }
 
     fn data() -> DataSettings {
@@ -92,7 +138,14 @@ mod tests {
 
     #[test]
     fn default_patterns_split_targets_and_features() {
-        let r = assign(&header(), Path::new("p.csv"), &data(), &TargetSettings::default(), &FeatureSettings::default()).unwrap();
+        let r = assign(
+            &header(),
+            Path::new("p.csv"),
+            &data(),
+            &TargetSettings::default(),
+            &FeatureSettings::default(),
+        )
+        .unwrap();
         assert_eq!((r.ts, r.entity), (0, 1));
         assert_eq!(r.targets, vec![4, 5]);
         assert_eq!(r.features, vec![2, 3, 6]);
@@ -100,8 +153,14 @@ mod tests {
 
     #[test]
     fn exclude_patterns_and_lists() {
-        let f = FeatureSettings { exclude: vec!["^meta_".into()], ..Default::default() };
-        let t = TargetSettings { list: vec!["y_up_15m".into()], ..Default::default() };
+        let f = FeatureSettings {
+            exclude: vec!["^meta_".into()],
+            ..Default::default()
+        };
+        let t = TargetSettings {
+            list: vec!["y_up_15m".into()],
+            ..Default::default()
+        };
         let r = assign(&header(), Path::new("p.csv"), &data(), &t, &f).unwrap();
         assert_eq!(r.targets, vec![5]);
         assert_eq!(r.features, vec![2, 3, 4]);
@@ -109,8 +168,18 @@ mod tests {
 
     #[test]
     fn missing_entity_column_is_named() {
-        let d = DataSettings { entity_col: "ticker".into(), ..data() };
-        let e = assign(&header(), Path::new("p.csv"), &d, &TargetSettings::default(), &FeatureSettings::default()).unwrap_err();
+        let d = DataSettings {
+            entity_col: "ticker".into(),
+            ..data()
+        };
+        let e = assign(
+            &header(),
+            Path::new("p.csv"),
+            &d,
+            &TargetSettings::default(),
+            &FeatureSettings::default(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("column `ticker`"), "{e}");
         assert!(e.to_string().contains("entity column is missing"), "{e}");
     }

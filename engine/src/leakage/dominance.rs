@@ -31,7 +31,10 @@ mod tests {
         let s = LeakageSettings::default();
         assert_eq!(dominant(&[0.1, 0.45, 0.45], &s).map(|d| d.0), Some(1));
         assert_eq!(dominant(&[0.32, 0.1, 0.48, 0.1], &s).map(|d| d.0), Some(2));
-        assert_eq!(dominant(&[0.35, 0.11, 0.11, 0.11, 0.11, 0.11, 0.10], &s).map(|d| d.0), Some(0));
+        assert_eq!(
+            dominant(&[0.35, 0.11, 0.11, 0.11, 0.11, 0.11, 0.10], &s).map(|d| d.0),
+            Some(0)
+        );
         assert_eq!(dominant(&[0.35, 0.2, 0.15, 0.15, 0.15], &s), None);
         assert!(confirmed(0.8, 0.6, &s));
         assert!(confirmed(0.1, 0.07, &s));

@@ -34,7 +34,12 @@ fn mean_of(v: impl Iterator<Item = Option<f64>>) -> f64 {
 }
 
 fn group_corr(g: &Range<usize>, x: impl Fn(usize) -> f32, y: impl Fn(usize) -> f32) -> Option<f64> {
-    let (a, b): (Vec<f64>, Vec<f64>) = g.clone().map(|i| (x(i), y(i))).filter(|(u, v)| u.is_finite() && v.is_finite()).map(|(u, v)| (u as f64, v as f64)).unzip();
+    let (a, b): (Vec<f64>, Vec<f64>) = g
+        .clone()
+        .map(|i| (x(i), y(i)))
+        .filter(|(u, v)| u.is_finite() && v.is_finite())
+        .map(|(u, v)| (u as f64, v as f64))
+        .unzip();
     spearman(&a, &b)
 }
 
@@ -60,8 +65,17 @@ impl<'a> TargetLags<'a> {
             }
         }
         let lagged = |i: usize| lag_row[i].map_or(f32::NAN, |j| target.values[j as usize]);
-        let own = mean_of(groups.iter().map(|g| group_corr(g, lagged, |i| target.values[i])));
-        Self { target, groups, lag_row, own }
+        let own = mean_of(
+            groups
+                .iter()
+                .map(|g| group_corr(g, lagged, |i| target.values[i])),
+        );
+        Self {
+            target,
+            groups,
+            lag_row,
+            own,
+        }
     }
 
     /// Statistics of one feature column.
@@ -69,8 +83,16 @@ impl<'a> TargetLags<'a> {
         let y = &self.target.values;
         let lagged = |i: usize| self.lag_row[i].map_or(f32::NAN, |j| y[j as usize]);
         LookaheadStats {
-            ic: mean_of(self.groups.iter().map(|g| group_corr(g, |i| feature[i], |i| y[i]))),
-            ic_lagged_target: mean_of(self.groups.iter().map(|g| group_corr(g, |i| feature[i], lagged))),
+            ic: mean_of(
+                self.groups
+                    .iter()
+                    .map(|g| group_corr(g, |i| feature[i], |i| y[i])),
+            ),
+            ic_lagged_target: mean_of(
+                self.groups
+                    .iter()
+                    .map(|g| group_corr(g, |i| feature[i], lagged)),
+            ),
             own_history_ic: self.own,
         }
     }

@@ -60,7 +60,11 @@ pub struct LeakageReport {
 /// Applies the policy to confirmed findings: fills `action`, and returns the features to
 /// exclude (sorted). `strict` fails on any confirmed finding.
 pub fn apply_policy(findings: &mut [LeakFinding], policy: LeakPolicy) -> Result<Vec<String>> {
-    let mut leaking: Vec<String> = findings.iter().filter(|f| f.confirmed).map(|f| f.feature.clone()).collect();
+    let mut leaking: Vec<String> = findings
+        .iter()
+        .filter(|f| f.confirmed)
+        .map(|f| f.feature.clone())
+        .collect();
     leaking.sort();
     leaking.dedup();
     if policy == LeakPolicy::Strict && !leaking.is_empty() {
@@ -74,7 +78,11 @@ pub fn apply_policy(findings: &mut [LeakFinding], policy: LeakPolicy) -> Result<
         }
         .into();
     }
-    Ok(if policy == LeakPolicy::Drop { leaking } else { Vec::new() })
+    Ok(if policy == LeakPolicy::Drop {
+        leaking
+    } else {
+        Vec::new()
+    })
 }
 
 /// Policy name as written in configs.
@@ -91,16 +99,29 @@ mod tests {
     use super::*;
 
     fn finding(feature: &str, confirmed: bool) -> LeakFinding {
-        LeakFinding { feature: feature.into(), target: None, check: LeakCheck::NameRule, confirmed, reason: String::new(), evidence: BTreeMap::new(), action: String::new() }
+        LeakFinding {
+            feature: feature.into(),
+            target: None,
+            check: LeakCheck::NameRule,
+            confirmed,
+            reason: String::new(),
+            evidence: BTreeMap::new(),
+            action: String::new(),
+        }
     }
 
     #[test]
     fn policies() {
         let mut f = vec![finding("b", true), finding("a", true), finding("c", false)];
-        assert_eq!(apply_policy(&mut f, LeakPolicy::Drop).unwrap(), vec!["a", "b"]);
+        assert_eq!(
+            apply_policy(&mut f, LeakPolicy::Drop).unwrap(),
+            vec!["a", "b"]
+        );
         assert_eq!(f[2].action, "kept");
         assert!(apply_policy(&mut f, LeakPolicy::Warn).unwrap().is_empty());
         assert_eq!(f[0].action, "reported");
-        assert!(matches!(apply_policy(&mut f, LeakPolicy::Strict), Err(EngineError::Leakage(v)) if v == ["a", "b"]));
+        assert!(
+            matches!(apply_policy(&mut f, LeakPolicy::Strict), Err(EngineError::Leakage(v)) if v == ["a", "b"])
+        );
     }
 }

@@ -16,20 +16,34 @@ use crate::config::LeakageSettings;
 use crate::data::{Panel, TargetKind};
 use crate::metrics::pearson;
 
-fn finding(feature: &str, target: Option<&str>, check: LeakCheck, reason: String, evidence: &[(&str, f64)]) -> LeakFinding {
+fn finding(
+    feature: &str,
+    target: Option<&str>,
+    check: LeakCheck,
+    reason: String,
+    evidence: &[(&str, f64)],
+) -> LeakFinding {
     LeakFinding {
         feature: feature.into(),
         target: target.map(str::to_owned),
         check,
         confirmed: true,
         reason,
-        evidence: evidence.iter().map(|(k, v)| (k.to_string(), *v)).collect::<BTreeMap<_, _>>(),
+        evidence: evidence
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect::<BTreeMap<_, _>>(),
         action: String::new(),
     }
 }
 
 fn pooled_pearson(x: &[f32], y: &[f32]) -> Option<f64> {
-    let (a, b): (Vec<f64>, Vec<f64>) = x.iter().zip(y).filter(|(u, v)| u.is_finite() && v.is_finite()).map(|(u, v)| (*u as f64, *v as f64)).unzip();
+    let (a, b): (Vec<f64>, Vec<f64>) = x
+        .iter()
+        .zip(y)
+        .filter(|(u, v)| u.is_finite() && v.is_finite())
+        .map(|(u, v)| (*u as f64, *v as f64))
+        .unzip();
     pearson(&a, &b)
 }
 
@@ -43,14 +57,26 @@ fn binary_match(x: &[f32], y: &[f32]) -> (f64, f64) {
             flip += usize::from(*u == 1.0 - v);
         }
     }
-    if n == 0 { (0.0, 0.0) } else { (eq as f64 / n as f64, flip as f64 / n as f64) }
+    if n == 0 {
+        (0.0, 0.0)
+    } else {
+        (eq as f64 / n as f64, flip as f64 / n as f64)
+    }
 }
 
 /// Runs every pre-training check over all (feature, target) pairs. Findings are sorted by
 /// feature, then check, then target.
 pub fn prescan(panel: &Panel, s: &LeakageSettings) -> Vec<LeakFinding> {
-    let rules: Vec<Regex> = s.name_patterns.iter().filter_map(|p| Regex::new(p).ok()).collect();
-    let lags: Vec<TargetLags> = panel.targets.iter().map(|t| TargetLags::new(panel, t)).collect();
+    let rules: Vec<Regex> = s
+        .name_patterns
+        .iter()
+        .filter_map(|p| Regex::new(p).ok())
+        .collect();
+    let lags: Vec<TargetLags> = panel
+        .targets
+        .iter()
+        .map(|t| TargetLags::new(panel, t))
+        .collect();
     let mut out: Vec<LeakFinding> = panel
         .features
         .par_iter()
@@ -105,9 +131,14 @@ mod tests {
 
     #[test]
     fn every_planted_leak_is_caught_and_no_informative_feature_is_flagged() {
-        let panel = generate(&SynthParams { n_entities: 40, n_timestamps: 150, ..Default::default() });
+        let panel = generate(&SynthParams {
+            n_entities: 40,
+            n_timestamps: 150,
+            ..Default::default()
+        });
         let found = prescan(&panel, &LeakageSettings::default());
-        let flagged: std::collections::BTreeSet<&str> = found.iter().map(|f| f.feature.as_str()).collect();
+        let flagged: std::collections::BTreeSet<&str> =
+            found.iter().map(|f| f.feature.as_str()).collect();
         for leak in LEAK_FEATURES {
             assert!(flagged.contains(leak), "{leak} not caught: {found:#?}");
         }

@@ -20,7 +20,11 @@ pub struct FeatureBins {
 impl FeatureBins {
     /// The bin code of a raw value.
     pub fn bin(&self, x: f32) -> u8 {
-        if x.is_nan() { 0 } else { 1 + self.cuts.partition_point(|&c| c < x) as u8 }
+        if x.is_nan() {
+            0
+        } else {
+            1 + self.cuts.partition_point(|&c| c < x) as u8
+        }
     }
 
     /// Number of codes in use, including the missing bin.
@@ -30,7 +34,11 @@ impl FeatureBins {
 
     /// The raw threshold equivalent to "bin ≤ b" (−∞ for b = 0: only missing goes left).
     pub fn threshold(&self, b: u8) -> f32 {
-        if b == 0 { f32::NEG_INFINITY } else { self.cuts[b as usize - 1] }
+        if b == 0 {
+            f32::NEG_INFINITY
+        } else {
+            self.cuts[b as usize - 1]
+        }
     }
 }
 
@@ -38,7 +46,12 @@ impl FeatureBins {
 pub fn quantile_bins(values: &[f32], max_bins: usize) -> FeatureBins {
     let max_bins = max_bins.clamp(2, 255);
     let stride = (values.len() / 100_000).max(1);
-    let mut v: Vec<f32> = values.iter().step_by(stride).copied().filter(|x| x.is_finite()).collect();
+    let mut v: Vec<f32> = values
+        .iter()
+        .step_by(stride)
+        .copied()
+        .filter(|x| x.is_finite())
+        .collect();
     v.sort_by(f32::total_cmp);
     let mut distinct = v.clone();
     distinct.dedup();
@@ -71,13 +84,20 @@ pub struct BinnedMatrix {
 impl BinnedMatrix {
     /// Bins every feature column (in parallel; each column independently, so deterministic).
     pub fn build(features: &[Column], max_bins: usize) -> Self {
-        let bins: Vec<FeatureBins> = features.par_iter().map(|c| quantile_bins(&c.values, max_bins)).collect();
+        let bins: Vec<FeatureBins> = features
+            .par_iter()
+            .map(|c| quantile_bins(&c.values, max_bins))
+            .collect();
         let cols = features
             .par_iter()
             .zip(bins.par_iter())
             .map(|(c, b)| c.values.iter().map(|&x| b.bin(x)).collect())
             .collect();
-        Self { n_rows: features.first().map_or(0, |c| c.values.len()), cols, bins }
+        Self {
+            n_rows: features.first().map_or(0, |c| c.values.len()),
+            cols,
+            bins,
+        }
     }
 }
 
@@ -90,7 +110,10 @@ mod tests {
     fn few_distinct_values_get_their_own_bins() {
         let b = quantile_bins(&[3.0, 1.0, 2.0, 1.0, f32::NAN], 255);
         assert_eq!(b.cuts, vec![1.0, 2.0]);
-        assert_eq!([b.bin(1.0), b.bin(2.0), b.bin(3.0), b.bin(f32::NAN)], [1, 2, 3, 0]);
+        assert_eq!(
+            [b.bin(1.0), b.bin(2.0), b.bin(3.0), b.bin(f32::NAN)],
+            [1, 2, 3, 0]
+        );
     }
 
     #[test]

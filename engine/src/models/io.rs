@@ -71,7 +71,12 @@ pub struct ModelMeta {
 impl SavedModel {
     /// Wraps a model body with its feature names.
     pub fn new(features: Vec<String>, model: ModelBody) -> Self {
-        Self { format: FORMAT.into(), version: 1, features, model }
+        Self {
+            format: FORMAT.into(),
+            version: 1,
+            features,
+            model,
+        }
     }
 
     /// Raw score for one row of values in `self.features` order.
@@ -88,9 +93,17 @@ impl SavedModel {
             .features
             .iter()
             .map(|f| {
-                panel.feature_index(f).map(|i| panel.features[i].values.as_slice()).ok_or_else(|| {
-                    EngineError::data(&panel.source, Some(f), None, "the model needs this feature but the data lacks it")
-                })
+                panel
+                    .feature_index(f)
+                    .map(|i| panel.features[i].values.as_slice())
+                    .ok_or_else(|| {
+                        EngineError::data(
+                            &panel.source,
+                            Some(f),
+                            None,
+                            "the model needs this feature but the data lacks it",
+                        )
+                    })
             })
             .collect::<Result<_>>()?;
         let mut x = vec![0f32; cols.len()];
@@ -117,18 +130,29 @@ pub fn save(dir: &Path, model: &SavedModel, mut meta: ModelMeta) -> Result<Model
 
 /// Loads a model directory, verifying the checksum and the feature list.
 pub fn load(dir: &Path) -> Result<(SavedModel, ModelMeta)> {
-    let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| EngineError::io(dir.join(name), e));
-    let meta: ModelMeta = serde_json::from_slice(&read("model_meta.json")?).map_err(|e| EngineError::Model(format!("model_meta.json: {e}")))?;
+    let read =
+        |name: &str| std::fs::read(dir.join(name)).map_err(|e| EngineError::io(dir.join(name), e));
+    let meta: ModelMeta = serde_json::from_slice(&read("model_meta.json")?)
+        .map_err(|e| EngineError::Model(format!("model_meta.json: {e}")))?;
     let bytes = read("model.json")?;
     if meta.sha256.get("model.json") != Some(&sha256_hex(&bytes)) {
-        return Err(EngineError::Model(format!("{}: model.json does not match the checksum in model_meta.json", dir.display())));
+        return Err(EngineError::Model(format!(
+            "{}: model.json does not match the checksum in model_meta.json",
+            dir.display()
+        )));
     }
-    let model: SavedModel = serde_json::from_slice(&bytes).map_err(|e| EngineError::Model(format!("model.json: {e}")))?;
+    let model: SavedModel = serde_json::from_slice(&bytes)
+        .map_err(|e| EngineError::Model(format!("model.json: {e}")))?;
     if model.format != FORMAT || model.version != 1 {
-        return Err(EngineError::Model(format!("unsupported model format {} v{}", model.format, model.version)));
+        return Err(EngineError::Model(format!(
+            "unsupported model format {} v{}",
+            model.format, model.version
+        )));
     }
     if model.features != meta.features {
-        return Err(EngineError::Model("feature lists of model.json and model_meta.json differ".into()));
+        return Err(EngineError::Model(
+            "feature lists of model.json and model_meta.json differ".into(),
+        ));
     }
     Ok((model, meta))
 }
@@ -142,12 +166,30 @@ mod tests {
 
     #[test]
     fn save_load_predict_round_trip_and_tamper_detection() {
-        let panel = generate(&SynthParams { n_entities: 10, n_timestamps: 50, n_noise: 2, leaks: false, ..Default::default() });
+        let panel = generate(&SynthParams {
+            n_entities: 10,
+            n_timestamps: 50,
+            n_noise: 2,
+            leaks: false,
+            ..Default::default()
+        });
         let bm = BinnedMatrix::build(&panel.features, 255);
         let feats: Vec<usize> = (0..panel.features.len()).collect();
         let rows: Vec<u32> = (0..panel.n_rows() as u32).collect();
-        let p = crate::config::GbdtSettings { n_trees: 10, num_leaves: 7, ..Default::default() };
-        let g = Gbdt::train(&bm, &feats, &rows, &panel.targets[0].values, &p, Objective::L2, 1);
+        let p = crate::config::GbdtSettings {
+            n_trees: 10,
+            num_leaves: 7,
+            ..Default::default()
+        };
+        let g = Gbdt::train(
+            &bm,
+            &feats,
+            &rows,
+            &panel.targets[0].values,
+            &p,
+            Objective::L2,
+            1,
+        );
         let expected = g.predict_binned(&bm, &feats, &rows);
         let names = panel.features.iter().map(|c| c.name.clone()).collect();
         let model = SavedModel::new(names, ModelBody::Gbdt(g));
@@ -166,7 +208,11 @@ mod tests {
         let (loaded, _) = load(&dir).unwrap();
         assert_eq!(loaded, model);
         assert_eq!(loaded.predict_panel(&panel).unwrap(), expected);
-        std::fs::write(dir.join("model.json"), to_json(&model).replace("\"l2\"", "\"logloss\"")).unwrap();
+        std::fs::write(
+            dir.join("model.json"),
+            to_json(&model).replace("\"l2\"", "\"logloss\""),
+        )
+        .unwrap();
         assert!(load(&dir).unwrap_err().to_string().contains("checksum"));
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -50,7 +50,11 @@ fn standardize(cols: &[&[f32]], rows: &[u32]) -> (Vec<f64>, Vec<f64>) {
                 }
             }
             let m = if n > 0 { s / n as f64 } else { 0.0 };
-            let var = if n > 1 { (s2 / n as f64 - m * m).max(0.0) } else { 0.0 };
+            let var = if n > 1 {
+                (s2 / n as f64 - m * m).max(0.0)
+            } else {
+                0.0
+            };
             (m, if var > 1e-24 { var.sqrt() } else { 1.0 })
         })
         .unzip()
@@ -60,7 +64,11 @@ impl LinearModel {
     fn z(&self, cols: &[&[f32]], r: usize, out: &mut [f64]) {
         for (j, c) in cols.iter().enumerate() {
             let v = c[r];
-            out[j] = if v.is_finite() { (v as f64 - self.means[j]) / self.scales[j] } else { 0.0 };
+            out[j] = if v.is_finite() {
+                (v as f64 - self.means[j]) / self.scales[j]
+            } else {
+                0.0
+            };
         }
     }
 
@@ -97,7 +105,12 @@ impl LinearModel {
 
     /// Accumulates `Σ w·[z,1][z,1]ᵀ` and `Σ w·t·[z,1]` over rows; `wt(i)` gives (w, t) for the
     /// i-th row of `rows`.
-    fn normal_equations(&self, cols: &[&[f32]], rows: &[u32], wt: &RowWeights) -> (Vec<f64>, Vec<f64>) {
+    fn normal_equations(
+        &self,
+        cols: &[&[f32]],
+        rows: &[u32],
+        wt: &RowWeights,
+    ) -> (Vec<f64>, Vec<f64>) {
         let d = cols.len() + 1;
         let parts: Vec<(Vec<f64>, Vec<f64>)> = rows
             .par_chunks(CHUNK)
@@ -139,7 +152,13 @@ impl LinearModel {
     pub fn fit_ridge(cols: &[&[f32]], rows: &[u32], y: &[f32], alpha: f64) -> Self {
         let (means, scales) = standardize(cols, rows);
         let p = cols.len();
-        let mut m = LinearModel { kind: LinearKind::Ridge, means, scales, coef: vec![0.0; p], intercept: 0.0 };
+        let mut m = LinearModel {
+            kind: LinearKind::Ridge,
+            means,
+            scales,
+            coef: vec![0.0; p],
+            intercept: 0.0,
+        };
         let (mut a, b) = m.normal_equations(cols, rows, &|i, _| (1.0, y[rows[i] as usize] as f64));
         for j in 0..p {
             a[j * (p + 1) + j] += alpha;
@@ -151,15 +170,31 @@ impl LinearModel {
     }
 
     /// Fits L2 logistic regression by Newton's method (labels 0/1).
-    pub fn fit_logistic(cols: &[&[f32]], rows: &[u32], y: &[f32], alpha: f64, max_iter: usize) -> Self {
+    pub fn fit_logistic(
+        cols: &[&[f32]],
+        rows: &[u32],
+        y: &[f32],
+        alpha: f64,
+        max_iter: usize,
+    ) -> Self {
         let (means, scales) = standardize(cols, rows);
         let p = cols.len();
-        let mut m = LinearModel { kind: LinearKind::Logistic, means, scales, coef: vec![0.0; p], intercept: 0.0 };
+        let mut m = LinearModel {
+            kind: LinearKind::Logistic,
+            means,
+            scales,
+            coef: vec![0.0; p],
+            intercept: 0.0,
+        };
         for _ in 0..max_iter {
             let cur = m.clone();
             // Newton step as weighted least squares on the working response.
             let (mut a, b) = cur.normal_equations(cols, rows, &|i, z| {
-                let f: f64 = z.iter().zip(cur.coef.iter().chain(std::iter::once(&cur.intercept))).map(|(a, b)| a * b).sum();
+                let f: f64 = z
+                    .iter()
+                    .zip(cur.coef.iter().chain(std::iter::once(&cur.intercept)))
+                    .map(|(a, b)| a * b)
+                    .sum();
                 let pr = 1.0 / (1.0 + (-f).exp());
                 let w = (pr * (1.0 - pr)).max(1e-9);
                 (w, f + (y[rows[i] as usize] as f64 - pr) / w)
@@ -168,7 +203,11 @@ impl LinearModel {
                 a[j * (p + 1) + j] += alpha;
             }
             let sol = solve_spd(a, b);
-            let delta = sol.iter().zip(m.coef.iter().chain(std::iter::once(&m.intercept))).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+            let delta = sol
+                .iter()
+                .zip(m.coef.iter().chain(std::iter::once(&m.intercept)))
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
             m.coef = sol[..p].to_vec();
             m.intercept = sol[p];
             if delta < 1e-8 {
@@ -221,7 +260,11 @@ fn solve_spd(a: Vec<f64>, b: Vec<f64>) -> Vec<f64> {
             }
             return z;
         }
-        jitter = if jitter == 0.0 { 1e-10 * trace } else { jitter * 100.0 };
+        jitter = if jitter == 0.0 {
+            1e-10 * trace
+        } else {
+            jitter * 100.0
+        };
     }
 }
 
@@ -232,8 +275,12 @@ mod tests {
 
     fn data(n: usize) -> (Vec<Vec<f32>>, Vec<f32>) {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-        let x: Vec<Vec<f32>> = (0..3).map(|_| (0..n).map(|_| rng.random::<f32>() * 4.0).collect()).collect();
-        let y = (0..n).map(|i| 1.0 + 2.0 * x[0][i] - 0.5 * x[1][i] + 0.01 * rng.random::<f32>()).collect();
+        let x: Vec<Vec<f32>> = (0..3)
+            .map(|_| (0..n).map(|_| rng.random::<f32>() * 4.0).collect())
+            .collect();
+        let y = (0..n)
+            .map(|i| 1.0 + 2.0 * x[0][i] - 0.5 * x[1][i] + 0.01 * rng.random::<f32>())
+            .collect();
         (x, y)
     }
 
@@ -243,8 +290,15 @@ mod tests {
         let cols: Vec<&[f32]> = x.iter().map(|c| c.as_slice()).collect();
         let rows: Vec<u32> = (0..5000).collect();
         let m = LinearModel::fit_ridge(&cols, &rows, &y, 1e-6);
-        let raw = [m.coef[0] / m.scales[0], m.coef[1] / m.scales[1], m.coef[2] / m.scales[2]];
-        assert!((raw[0] - 2.0).abs() < 1e-2 && (raw[1] + 0.5).abs() < 1e-2 && raw[2].abs() < 1e-2, "{raw:?}");
+        let raw = [
+            m.coef[0] / m.scales[0],
+            m.coef[1] / m.scales[1],
+            m.coef[2] / m.scales[2],
+        ];
+        assert!(
+            (raw[0] - 2.0).abs() < 1e-2 && (raw[1] + 0.5).abs() < 1e-2 && raw[2].abs() < 1e-2,
+            "{raw:?}"
+        );
         let imp = m.coef_importance();
         assert!(imp[0] > imp[1] && imp[1] > imp[2]);
         assert!((m.predict_row(&[1.0, 1.0, 1.0]) - 2.5).abs() < 0.02);
@@ -256,7 +310,13 @@ mod tests {
         let yb: Vec<f32> = y.iter().map(|v| (*v > 4.0) as i32 as f32).collect();
         let cols: Vec<&[f32]> = x.iter().map(|c| c.as_slice()).collect();
         let rows: Vec<u32> = (0..3000).collect();
-        let fit = |t| rayon::ThreadPoolBuilder::new().num_threads(t).build().unwrap().install(|| LinearModel::fit_logistic(&cols, &rows, &yb, 1.0, 25));
+        let fit = |t| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .unwrap()
+                .install(|| LinearModel::fit_logistic(&cols, &rows, &yb, 1.0, 25))
+        };
         let m = fit(2);
         assert_eq!(m, fit(1));
         let p = m.predict(&cols, &rows);

@@ -63,7 +63,15 @@ fn stride(rows: Vec<u32>, max: usize) -> Vec<u32> {
 }
 
 /// Evaluates `family` on target `t` with features `feats` over `plan`'s folds.
-pub fn evaluate(inp: &EvalInput, t: usize, feats: &[usize], plan: &CvPlan, family: Family, with_permutation: bool, seed: u64) -> CvOutcome {
+pub fn evaluate(
+    inp: &EvalInput,
+    t: usize,
+    feats: &[usize],
+    plan: &CvPlan,
+    family: Family,
+    with_permutation: bool,
+    seed: u64,
+) -> CvOutcome {
     let target = &inp.panel.targets[t];
     let y = &target.values;
     let per_fold: Vec<(Vec<f64>, Vec<f64>, Vec<f64>)> = plan
@@ -71,24 +79,48 @@ pub fn evaluate(inp: &EvalInput, t: usize, feats: &[usize], plan: &CvPlan, famil
         .par_iter()
         .enumerate()
         .map(|(k, fold)| {
-            let train = finite_rows(fold.train.iter().flat_map(|r| r.start as u32..r.end as u32), y);
+            let train = finite_rows(
+                fold.train.iter().flat_map(|r| r.start as u32..r.end as u32),
+                y,
+            );
             let test: Vec<u32> = (fold.test.start as u32..fold.test.end as u32).collect();
             let fold_seed = seed ^ ((t as u64) << 32) ^ (k as u64).wrapping_mul(0x9E37_79B9);
             match family {
                 Family::Gbdt => {
-                    let obj = if target.kind == TargetKind::Binary { Objective::Logloss } else { Objective::L2 };
-                    let m = Gbdt::train(inp.bm, feats, &train, y, &inp.cfg.models.gbdt, obj, fold_seed);
+                    let obj = if target.kind == TargetKind::Binary {
+                        Objective::Logloss
+                    } else {
+                        Objective::L2
+                    };
+                    let m = Gbdt::train(
+                        inp.bm,
+                        feats,
+                        &train,
+                        y,
+                        &inp.cfg.models.gbdt,
+                        obj,
+                        fold_seed,
+                    );
                     let pred = m.predict_binned(inp.bm, feats, &test);
-                    let perm = if with_permutation { permutation(inp, &m, feats, &test, target.kind, y, fold_seed) } else { Vec::new() };
+                    let perm = if with_permutation {
+                        permutation(inp, &m, feats, &test, target.kind, y, fold_seed)
+                    } else {
+                        Vec::new()
+                    };
                     (pred, m.gain_importance(), perm)
                 }
                 Family::Linear => {
-                    let cols: Vec<&[f32]> = feats.iter().map(|&f| inp.panel.features[f].values.as_slice()).collect();
+                    let cols: Vec<&[f32]> = feats
+                        .iter()
+                        .map(|&f| inp.panel.features[f].values.as_slice())
+                        .collect();
                     let train = stride(train, LINEAR_MAX_ROWS);
                     let l = &inp.cfg.models.linear;
                     let m = match target.kind {
                         TargetKind::Regression => LinearModel::fit_ridge(&cols, &train, y, l.alpha),
-                        TargetKind::Binary => LinearModel::fit_logistic(&cols, &train, y, l.alpha, l.max_iter),
+                        TargetKind::Binary => {
+                            LinearModel::fit_logistic(&cols, &train, y, l.alpha, l.max_iter)
+                        }
                     };
                     (m.predict(&cols, &test), m.coef_importance(), Vec::new())
                 }
@@ -104,23 +136,49 @@ pub fn evaluate(inp: &EvalInput, t: usize, feats: &[usize], plan: &CvPlan, famil
         pred.extend_from_slice(p);
     }
     let (importance, permutation) = per_fold.into_iter().map(|(_, i, p)| (i, p)).unzip();
-    CvOutcome { score: score(target.kind, &ts, &pred, &labels), importance, permutation }
+    CvOutcome {
+        score: score(target.kind, &ts, &pred, &labels),
+        importance,
+        permutation,
+    }
 }
 
 /// Permutation importance on the held-out block: drop of the primary metric when one
 /// feature's codes are shuffled, over at most `permutation_max_rows` test rows (the latest
 /// ones), for the `max(2·top_m, 20)` features with the most gain. Only trees that use the
 /// feature are re-evaluated. Negative drops count as 0; the result is normalised to sum 1.
-fn permutation(inp: &EvalInput, m: &Gbdt, feats: &[usize], test: &[u32], kind: TargetKind, y: &[f32], seed: u64) -> Vec<f64> {
+fn permutation(
+    inp: &EvalInput,
+    m: &Gbdt,
+    feats: &[usize],
+    test: &[u32],
+    kind: TargetKind,
+    y: &[f32],
+    seed: u64,
+) -> Vec<f64> {
     let max = inp.cfg.features.permutation_max_rows.max(1);
     let rows: Vec<u32> = test[test.len().saturating_sub(max)..].to_vec();
     let ts: Vec<i64> = rows.iter().map(|&r| inp.panel.ts[r as usize]).collect();
     let labels: Vec<f32> = rows.iter().map(|&r| y[r as usize]).collect();
-    let cols: Vec<Vec<u8>> = feats.iter().map(|&f| rows.iter().map(|&r| inp.bm.cols[f][r as usize]).collect()).collect();
+    let cols: Vec<Vec<u8>> = feats
+        .iter()
+        .map(|&f| rows.iter().map(|&r| inp.bm.cols[f][r as usize]).collect())
+        .collect();
     let views: Vec<&[u8]> = cols.iter().map(|c| c.as_slice()).collect();
     let local: Vec<u32> = (0..rows.len() as u32).collect();
-    let per_tree: Vec<Vec<f64>> = m.trees.iter().map(|t| local.iter().map(|&i| t.predict_binned(&views, i as usize)).collect()).collect();
-    let base_pred: Vec<f64> = (0..rows.len()).map(|i| m.init + per_tree.iter().map(|p| p[i]).sum::<f64>()).collect();
+    let per_tree: Vec<Vec<f64>> = m
+        .trees
+        .iter()
+        .map(|t| {
+            local
+                .iter()
+                .map(|&i| t.predict_binned(&views, i as usize))
+                .collect()
+        })
+        .collect();
+    let base_pred: Vec<f64> = (0..rows.len())
+        .map(|i| m.init + per_tree.iter().map(|p| p[i]).sum::<f64>())
+        .collect();
     let base = score(kind, &ts, &base_pred, &labels).primary();
     // Only the features with the most gain are permuted: the others cannot be selected on
     // permutation evidence anyway, and each permutation re-evaluates every tree using it.
@@ -143,7 +201,9 @@ fn permutation(inp: &EvalInput, m: &Gbdt, feats: &[usize], test: &[u32], kind: T
                 return 0.0;
             }
             let mut shuffled = cols[f].clone();
-            shuffled.shuffle(&mut ChaCha8Rng::seed_from_u64(seed ^ (f as u64).wrapping_mul(0x2545_F491)));
+            shuffled.shuffle(&mut ChaCha8Rng::seed_from_u64(
+                seed ^ (f as u64).wrapping_mul(0x2545_F491),
+            ));
             let mut v = views.clone();
             v[f] = &shuffled;
             let mut pred = base_pred.clone();

@@ -61,11 +61,18 @@ pub struct TargetEval {
 
 fn mean_shares(importance: &[Vec<f64>]) -> Vec<f64> {
     let k = importance.first().map_or(0, Vec::len);
-    (0..k).map(|j| importance.iter().map(|v| v[j]).sum::<f64>() / importance.len().max(1) as f64).collect()
+    (0..k)
+        .map(|j| importance.iter().map(|v| v[j]).sum::<f64>() / importance.len().max(1) as f64)
+        .collect()
 }
 
 /// Scores one target, running the dominance quarantine; returns its evaluation and findings.
-pub fn evaluate_target(inp: &EvalInput, t: usize, feats: Vec<usize>, plan: &CvPlan) -> (TargetEval, Vec<LeakFinding>) {
+pub fn evaluate_target(
+    inp: &EvalInput,
+    t: usize,
+    feats: Vec<usize>,
+    plan: &CvPlan,
+) -> (TargetEval, Vec<LeakFinding>) {
     let s = &inp.cfg.leakage;
     let name = &inp.panel.targets[t].name;
     let mut feats = feats;
@@ -74,7 +81,9 @@ pub fn evaluate_target(inp: &EvalInput, t: usize, feats: Vec<usize>, plan: &CvPl
     let enough = out.score.n_rows >= 500 && inp.panel.entity_names.len() >= 3;
     for _ in 0..s.max_reruns {
         let shares = mean_shares(&out.importance);
-        let Some((j, share, next)) = dominance::dominant(&shares, s) else { break };
+        let Some((j, share, next)) = dominance::dominant(&shares, s) else {
+            break;
+        };
         let fname = inp.panel.features[feats[j]].name.clone();
         let without: Vec<usize> = feats.iter().copied().filter(|&f| f != feats[j]).collect();
         if without.is_empty() || !enough {
@@ -83,7 +92,12 @@ pub fn evaluate_target(inp: &EvalInput, t: usize, feats: Vec<usize>, plan: &CvPl
         let rerun = evaluate(inp, t, &without, plan, Family::Gbdt, true, inp.cfg.seed);
         let (before, after) = (out.score.primary(), rerun.score.primary());
         let confirmed = dominance::confirmed(before, after, s);
-        let evidence = BTreeMap::from([("importance_share".into(), share), ("next_share".into(), next), ("score_with".into(), before), ("score_without".into(), after)]);
+        let evidence = BTreeMap::from([
+            ("importance_share".into(), share),
+            ("next_share".into(), next),
+            ("score_with".into(), before),
+            ("score_without".into(), after),
+        ]);
         findings.push(LeakFinding {
             feature: fname,
             target: Some(name.clone()),
@@ -108,7 +122,14 @@ pub fn evaluate_target(inp: &EvalInput, t: usize, feats: Vec<usize>, plan: &CvPl
             break;
         }
     }
-    (TargetEval { target: t, feats, outcome: out }, findings)
+    (
+        TargetEval {
+            target: t,
+            feats,
+            outcome: out,
+        },
+        findings,
+    )
 }
 
 /// Sorts and numbers the ranking: clean, eligible targets first by composite (ties, e.g. when
@@ -116,7 +137,11 @@ pub fn evaluate_target(inp: &EvalInput, t: usize, feats: Vec<usize>, plan: &CvPl
 pub fn order(table: &mut [TargetRank]) {
     table.sort_by(|a, b| {
         let class = |r: &TargetRank| (!r.eligible as u8) * 2 + r.suspicious as u8;
-        class(a).cmp(&class(b)).then(b.composite.total_cmp(&a.composite)).then(b.skill_mean.total_cmp(&a.skill_mean)).then(a.target.cmp(&b.target))
+        class(a)
+            .cmp(&class(b))
+            .then(b.composite.total_cmp(&a.composite))
+            .then(b.skill_mean.total_cmp(&a.skill_mean))
+            .then(a.target.cmp(&b.target))
     });
     for (i, r) in table.iter_mut().enumerate() {
         r.rank = i + 1;
@@ -124,23 +149,27 @@ pub fn order(table: &mut [TargetRank]) {
 }
 
 /// Ranks every target; `feats` are the features left after the pre-scan, `plans[t]` the folds.
-pub fn rank_targets(inp: &EvalInput, feats: &[usize], plans: &[CvPlan]) -> (Vec<TargetRank>, Vec<TargetEval>, Vec<LeakFinding>) {
-    let results: Vec<(TargetEval, Vec<LeakFinding>)> =
-        (0..inp.panel.targets.len())
-            .into_par_iter()
-            .map(|t| {
-                let out = evaluate_target(inp, t, feats.to_vec(), &plans[t]);
-                inp.progress.tick();
-                out
-            })
-            .collect();
+pub fn rank_targets(
+    inp: &EvalInput,
+    feats: &[usize],
+    plans: &[CvPlan],
+) -> (Vec<TargetRank>, Vec<TargetEval>, Vec<LeakFinding>) {
+    let results: Vec<(TargetEval, Vec<LeakFinding>)> = (0..inp.panel.targets.len())
+        .into_par_iter()
+        .map(|t| {
+            let out = evaluate_target(inp, t, feats.to_vec(), &plans[t]);
+            inp.progress.tick();
+            out
+        })
+        .collect();
     let cfg = &inp.cfg.targets;
     let mut table: Vec<TargetRank> = results
         .iter()
         .map(|(ev, fs)| {
             let tc = &inp.panel.targets[ev.target];
             let sc = &ev.outcome.score;
-            let suspicious = sc.rank_ic.is_some_and(|ic| ic > cfg.suspicious_ic) || sc.auc.is_some_and(|a| a > cfg.suspicious_auc);
+            let suspicious = sc.rank_ic.is_some_and(|ic| ic > cfg.suspicious_ic)
+                || sc.auc.is_some_and(|a| a > cfg.suspicious_auc);
             TargetRank {
                 rank: 0,
                 target: tc.name.clone(),
@@ -156,7 +185,11 @@ pub fn rank_targets(inp: &EvalInput, feats: &[usize], plans: &[CvPlan]) -> (Vec<
                 coverage: sc.coverage,
                 eligible: sc.eligible,
                 suspicious,
-                quarantined: fs.iter().filter(|f| f.confirmed && inp.cfg.leakage.policy == LeakPolicy::Drop).map(|f| f.feature.clone()).collect(),
+                quarantined: fs
+                    .iter()
+                    .filter(|f| f.confirmed && inp.cfg.leakage.policy == LeakPolicy::Drop)
+                    .map(|f| f.feature.clone())
+                    .collect(),
             }
         })
         .collect();
@@ -169,7 +202,13 @@ pub fn rank_targets(inp: &EvalInput, feats: &[usize], plans: &[CvPlan]) -> (Vec<
 mod tests {
     use super::*;
 
-    fn row(target: &str, composite: f64, skill: f64, suspicious: bool, eligible: bool) -> TargetRank {
+    fn row(
+        target: &str,
+        composite: f64,
+        skill: f64,
+        suspicious: bool,
+        eligible: bool,
+    ) -> TargetRank {
         TargetRank {
             rank: 0,
             target: target.into(),
@@ -191,7 +230,13 @@ mod tests {
 
     #[test]
     fn suspicious_and_ineligible_targets_rank_last() {
-        let mut t = vec![row("leaky", 0.98, 0.9, true, true), row("thin", 0.0, 0.3, false, false), row("b", 0.98, 0.05, false, true), row("a", 0.98, 0.2, false, true), row("c", 0.6, 0.01, false, true)];
+        let mut t = vec![
+            row("leaky", 0.98, 0.9, true, true),
+            row("thin", 0.0, 0.3, false, false),
+            row("b", 0.98, 0.05, false, true),
+            row("a", 0.98, 0.2, false, true),
+            row("c", 0.6, 0.01, false, true),
+        ];
         order(&mut t);
         let names: Vec<&str> = t.iter().map(|r| r.target.as_str()).collect();
         assert_eq!(names, ["a", "b", "c", "leaky", "thin"]);

@@ -47,7 +47,9 @@ fn opt(v: Option<f64>) -> String {
 }
 
 fn ranking_csv(r: &RunResult) -> String {
-    let mut s = String::from("rank,target,kind,horizon_secs,composite,skill_mean,skill_std,skill_t,n_timestamps,auc,r2,coverage,eligible,suspicious,quarantined\n");
+    let mut s = String::from(
+        "rank,target,kind,horizon_secs,composite,skill_mean,skill_std,skill_t,n_timestamps,auc,r2,coverage,eligible,suspicious,quarantined\n",
+    );
     for t in &r.ranking {
         let kind = serde_json::to_value(t.kind).expect("serializable");
         let _ = writeln!(
@@ -88,7 +90,10 @@ pub fn write_run(out: &RunOutputs) -> Result<RunSummary> {
     put("leakage_report.json", to_json(&r.leakage))?;
     put("selection.json", to_json(&r.selections))?;
     for s in &r.selections {
-        put(&format!("selected_features/{}.txt", s.target), s.selected.iter().map(|f| format!("{f}\n")).collect())?;
+        put(
+            &format!("selected_features/{}.txt", s.target),
+            s.selected.iter().map(|f| format!("{f}\n")).collect(),
+        )?;
     }
     put("metrics.json", to_json(&r.metrics))?;
     put("cv_plans.json", to_json(&r.plans))?;
@@ -131,8 +136,15 @@ pub fn read_tree(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
             if p.is_dir() {
                 stack.push(p);
             } else {
-                let rel = p.strip_prefix(dir).expect("under dir").to_string_lossy().into_owned();
-                out.insert(rel, std::fs::read(&p).map_err(|e| crate::error::EngineError::io(&p, e))?);
+                let rel = p
+                    .strip_prefix(dir)
+                    .expect("under dir")
+                    .to_string_lossy()
+                    .into_owned();
+                out.insert(
+                    rel,
+                    std::fs::read(&p).map_err(|e| crate::error::EngineError::io(&p, e))?,
+                );
             }
         }
     }

@@ -109,7 +109,10 @@ pub struct RunSummary {
 }
 
 fn name_of(v: &impl Serialize) -> String {
-    serde_json::to_value(v).ok().and_then(|x| x.as_str().map(str::to_owned)).unwrap_or_default()
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|x| x.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 fn r4(x: f64) -> f64 {
@@ -123,23 +126,53 @@ impl RunSummary {
             name: cfg.name.clone().unwrap_or_default(),
             run_dir: dir.display().to_string(),
             strict_key: r.fingerprints.strict_key[..16].to_string(),
-            data: DataSummary { rows_read: r.load.rows_read, rows_kept: r.load.rows_kept, timestamps: r.load.timestamps, entities: r.load.entities },
+            data: DataSummary {
+                rows_read: r.load.rows_read,
+                rows_kept: r.load.rows_kept,
+                timestamps: r.load.timestamps,
+                entities: r.load.entities,
+            },
             ranking: r
                 .ranking
                 .iter()
-                .map(|t| RankRow { rank: t.rank, target: t.target.clone(), kind: name_of(&t.kind), composite: r4(t.composite), skill: r4(t.skill_mean), t: r4(t.skill_t), suspicious: t.suspicious, eligible: t.eligible })
+                .map(|t| RankRow {
+                    rank: t.rank,
+                    target: t.target.clone(),
+                    kind: name_of(&t.kind),
+                    composite: r4(t.composite),
+                    skill: r4(t.skill_mean),
+                    t: r4(t.skill_t),
+                    suspicious: t.suspicious,
+                    eligible: t.eligible,
+                })
                 .collect(),
             leakage: r
                 .leakage
                 .findings
                 .iter()
                 .filter(|f| f.confirmed)
-                .map(|f| LeakRow { feature: f.feature.clone(), target: f.target.clone().unwrap_or_default(), check: name_of(&f.check), action: f.action.clone() })
+                .map(|f| LeakRow {
+                    feature: f.feature.clone(),
+                    target: f.target.clone().unwrap_or_default(),
+                    check: name_of(&f.check),
+                    action: f.action.clone(),
+                })
                 .collect(),
             selection: r
                 .selections
                 .iter()
-                .map(|s| SelectionRow { target: s.target.clone(), top: s.selected.iter().take(5).cloned().collect::<Vec<_>>().join(" "), jaccard: r4(s.stability.topk_jaccard), kendall_tau: r4(s.stability.kendall_tau) })
+                .map(|s| SelectionRow {
+                    target: s.target.clone(),
+                    top: s
+                        .selected
+                        .iter()
+                        .take(5)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    jaccard: r4(s.stability.topk_jaccard),
+                    kendall_tau: r4(s.stability.kendall_tau),
+                })
                 .collect(),
             models: r
                 .trained
@@ -168,8 +201,20 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
             w[i] = w[i].max(c.chars().count());
         }
     }
-    let line = |cells: Vec<String>| cells.iter().enumerate().map(|(i, c)| format!("{c:<width$}", width = w[i])).collect::<Vec<_>>().join("  ").trim_end().to_owned();
-    let mut out = vec![line(headers.iter().map(|h| h.to_string()).collect()), line(w.iter().map(|n| "-".repeat(*n)).collect())];
+    let line = |cells: Vec<String>| {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<width$}", width = w[i]))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    let mut out = vec![
+        line(headers.iter().map(|h| h.to_string()).collect()),
+        line(w.iter().map(|n| "-".repeat(*n)).collect()),
+    ];
     out.extend(rows.iter().map(|r| line(r.clone())));
     out.join("\n") + "\n"
 }
@@ -188,32 +233,98 @@ fn human(s: &RunSummary) -> String {
         .ranking
         .iter()
         .map(|r| {
-            let flag = if r.suspicious { "SUSPICIOUS" } else if !r.eligible { "ineligible" } else { "" };
-            vec![r.rank.to_string(), r.target.clone(), r.kind.clone(), format!("{:.4}", r.composite), format!("{:.4}", r.skill), format!("{:.2}", r.t), flag.into()]
+            let flag = if r.suspicious {
+                "SUSPICIOUS"
+            } else if !r.eligible {
+                "ineligible"
+            } else {
+                ""
+            };
+            vec![
+                r.rank.to_string(),
+                r.target.clone(),
+                r.kind.clone(),
+                format!("{:.4}", r.composite),
+                format!("{:.4}", r.skill),
+                format!("{:.2}", r.t),
+                flag.into(),
+            ]
         })
         .collect();
-    out += &table(&["rank", "target", "kind", "composite", "skill", "t", "flag"], &rows);
+    out += &table(
+        &["rank", "target", "kind", "composite", "skill", "t", "flag"],
+        &rows,
+    );
     out += &format!("\nLeakage ({} confirmed)\n", s.leakage.len());
-    let rows: Vec<Vec<String>> = s.leakage.iter().map(|l| vec![l.feature.clone(), l.target.clone(), l.check.clone(), l.action.clone()]).collect();
+    let rows: Vec<Vec<String>> = s
+        .leakage
+        .iter()
+        .map(|l| {
+            vec![
+                l.feature.clone(),
+                l.target.clone(),
+                l.check.clone(),
+                l.action.clone(),
+            ]
+        })
+        .collect();
     out += &table(&["feature", "target", "check", "action"], &rows);
     out += "\nFeature selection\n";
-    let rows: Vec<Vec<String>> = s.selection.iter().map(|x| vec![x.target.clone(), format!("{:.3}", x.jaccard), format!("{:.3}", x.kendall_tau), x.top.clone()]).collect();
+    let rows: Vec<Vec<String>> = s
+        .selection
+        .iter()
+        .map(|x| {
+            vec![
+                x.target.clone(),
+                format!("{:.3}", x.jaccard),
+                format!("{:.3}", x.kendall_tau),
+                x.top.clone(),
+            ]
+        })
+        .collect();
     out += &table(&["target", "jaccard", "kendall", "top features"], &rows);
     out += "\nModels (out-of-sample over CV folds)\n";
     let rows: Vec<Vec<String>> = s
         .models
         .iter()
-        .map(|m| vec![m.target.clone(), m.family.clone(), m.n_features.to_string(), format!("{:.4}", m.skill), m.auc.map(|a| format!("{a:.4}")).unwrap_or_default(), format!("{:.4}", m.composite)])
+        .map(|m| {
+            vec![
+                m.target.clone(),
+                m.family.clone(),
+                m.n_features.to_string(),
+                format!("{:.4}", m.skill),
+                m.auc.map(|a| format!("{a:.4}")).unwrap_or_default(),
+                format!("{:.4}", m.composite),
+            ]
+        })
         .collect();
-    out += &table(&["target", "family", "features", "skill", "auc", "composite"], &rows);
+    out += &table(
+        &["target", "family", "features", "skill", "auc", "composite"],
+        &rows,
+    );
     if !s.drift.is_empty() {
         out += "\nDrift against baseline\n";
         let rows: Vec<Vec<String>> = s
             .drift
             .iter()
-            .map(|d| vec![d.target.clone(), d.family.clone(), d.metric.clone(), format!("{:.4}", d.baseline), format!("{:.4}", d.current), d.z.map(|z| format!("{z:.2}")).unwrap_or_default(), format!("{:?}", d.status).to_uppercase()])
+            .map(|d| {
+                vec![
+                    d.target.clone(),
+                    d.family.clone(),
+                    d.metric.clone(),
+                    format!("{:.4}", d.baseline),
+                    format!("{:.4}", d.current),
+                    d.z.map(|z| format!("{z:.2}")).unwrap_or_default(),
+                    format!("{:?}", d.status).to_uppercase(),
+                ]
+            })
             .collect();
-        out += &table(&["target", "family", "metric", "baseline", "current", "z", "status"], &rows);
+        out += &table(
+            &[
+                "target", "family", "metric", "baseline", "current", "z", "status",
+            ],
+            &rows,
+        );
     }
     out
 }
@@ -223,7 +334,9 @@ pub fn render(s: &RunSummary, format: SummaryFormat) -> String {
     match format {
         SummaryFormat::Human => human(s),
         SummaryFormat::Json => crate::files::to_json(s),
-        SummaryFormat::Toon => crate::toon::encode(&serde_json::to_value(s).expect("serializable")) + "\n",
+        SummaryFormat::Toon => {
+            crate::toon::encode(&serde_json::to_value(s).expect("serializable")) + "\n"
+        }
     }
 }
 

@@ -19,7 +19,9 @@ pub fn decode(text: &str) -> Result<Value, String> {
         })
         .collect();
     let mut p = Parser { lines, pos: 0 };
-    let Some((_, first)) = p.lines.first().cloned() else { return Ok(Value::Object(Map::new())) };
+    let Some((_, first)) = p.lines.first().cloned() else {
+        return Ok(Value::Object(Map::new()));
+    };
     if first.starts_with('[') {
         p.pos = 1;
         return p.array_body(&first, 0);
@@ -30,7 +32,11 @@ pub fn decode(text: &str) -> Result<Value, String> {
     let mut m = Map::new();
     p.fields(0, &mut m)?;
     if p.pos != p.lines.len() {
-        return Err(format!("unexpected line {}: {}", p.pos + 1, p.lines[p.pos].1));
+        return Err(format!(
+            "unexpected line {}: {}",
+            p.pos + 1,
+            p.lines[p.pos].1
+        ));
     }
     Ok(Value::Object(m))
 }
@@ -40,7 +46,8 @@ fn split_key(s: &str) -> Option<(String, &str)> {
     if let Some(body) = s.strip_prefix('"') {
         let end = closing_quote(body)?;
         let rest = &body[end + 1..];
-        return (rest.starts_with(':') || rest.starts_with('[')).then(|| (unescape(&body[..end]), rest));
+        return (rest.starts_with(':') || rest.starts_with('['))
+            .then(|| (unescape(&body[..end]), rest));
     }
     let i = s.find([':', '['])?;
     Some((s[..i].to_owned(), &s[i..]))
@@ -90,7 +97,8 @@ fn primitive(tok: &str) -> Value {
             if let Ok(i) = t.parse::<i64>() {
                 Value::from(i)
             } else {
-                t.parse::<f64>().map_or_else(|_| Value::String(t.to_owned()), Value::from)
+                t.parse::<f64>()
+                    .map_or_else(|_| Value::String(t.to_owned()), Value::from)
             }
         }
         t => Value::String(t.to_owned()),
@@ -135,8 +143,14 @@ impl Parser {
         Ok(())
     }
 
-    fn field(&mut self, line: &str, depth: usize, m: &mut Map<String, Value>) -> Result<(), String> {
-        let (k, rest) = split_key(line).ok_or_else(|| format!("expected `key: value`, found `{line}`"))?;
+    fn field(
+        &mut self,
+        line: &str,
+        depth: usize,
+        m: &mut Map<String, Value>,
+    ) -> Result<(), String> {
+        let (k, rest) =
+            split_key(line).ok_or_else(|| format!("expected `key: value`, found `{line}`"))?;
         let v = if rest.starts_with('[') {
             self.array_body(rest, depth)?
         } else {
@@ -156,27 +170,57 @@ impl Parser {
     /// Parses `[N]…:` (after the key) and the lines it owns.
     fn array_body(&mut self, head: &str, depth: usize) -> Result<Value, String> {
         let close = head.find(']').ok_or("unclosed `[`")?;
-        let n: usize = head[1..close].parse().map_err(|_| format!("bad length in `{head}`"))?;
+        let n: usize = head[1..close]
+            .parse()
+            .map_err(|_| format!("bad length in `{head}`"))?;
         let after = &head[close + 1..];
         if let Some(fl) = after.strip_prefix('{') {
             let end = fl.find("}:").ok_or("unclosed field list")?;
-            let fields: Vec<String> = split_row(&fl[..end]).iter().map(|f| if f.starts_with('"') { unescape(&f[1..f.len() - 1]) } else { f.clone() }).collect();
+            let fields: Vec<String> = split_row(&fl[..end])
+                .iter()
+                .map(|f| {
+                    if f.starts_with('"') {
+                        unescape(&f[1..f.len() - 1])
+                    } else {
+                        f.clone()
+                    }
+                })
+                .collect();
             let mut out = Vec::with_capacity(n);
             for _ in 0..n {
-                let (_, row) = self.lines.get(self.pos).cloned().ok_or("missing tabular row")?;
+                let (_, row) = self
+                    .lines
+                    .get(self.pos)
+                    .cloned()
+                    .ok_or("missing tabular row")?;
                 self.pos += 1;
                 let cells = split_row(&row);
-                out.push(Value::Object(fields.iter().cloned().zip(cells.iter().map(|c| primitive(c))).collect()));
+                out.push(Value::Object(
+                    fields
+                        .iter()
+                        .cloned()
+                        .zip(cells.iter().map(|c| primitive(c)))
+                        .collect(),
+                ));
             }
             return Ok(Value::Array(out));
         }
-        let rest = after.strip_prefix(':').ok_or_else(|| format!("expected `:` in `{head}`"))?.trim_start();
+        let rest = after
+            .strip_prefix(':')
+            .ok_or_else(|| format!("expected `:` in `{head}`"))?
+            .trim_start();
         if !rest.is_empty() {
-            return Ok(Value::Array(split_row(rest).iter().map(|c| primitive(c)).collect()));
+            return Ok(Value::Array(
+                split_row(rest).iter().map(|c| primitive(c)).collect(),
+            ));
         }
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
-            let (_, item) = self.lines.get(self.pos).cloned().ok_or("missing list item")?;
+            let (_, item) = self
+                .lines
+                .get(self.pos)
+                .cloned()
+                .ok_or("missing list item")?;
             self.pos += 1;
             out.push(self.list_item(&item, depth + 1)?);
         }
@@ -184,7 +228,10 @@ impl Parser {
     }
 
     fn list_item(&mut self, line: &str, depth: usize) -> Result<Value, String> {
-        let body = line.strip_prefix('-').ok_or_else(|| format!("expected `- item`, found `{line}`"))?.trim_start();
+        let body = line
+            .strip_prefix('-')
+            .ok_or_else(|| format!("expected `- item`, found `{line}`"))?
+            .trim_start();
         if body.is_empty() {
             return Ok(Value::Object(Map::new()));
         }

@@ -33,7 +33,12 @@ fn is_primitive(v: &Value) -> bool {
 
 /// Formats a key, quoting it unless it is a plain identifier.
 pub fn key(k: &str) -> String {
-    let plain = k.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+    let plain = k
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
     if plain { k.to_owned() } else { quote(k) }
 }
 
@@ -65,7 +70,9 @@ pub fn looks_numeric(s: &str) -> bool {
     });
     let mut mp = mant.splitn(2, '.');
     let int = mp.next().unwrap_or("");
-    let frac_ok = mp.next().is_none_or(|f| !f.is_empty() && f.chars().all(|c| c.is_ascii_digit()));
+    let frac_ok = mp
+        .next()
+        .is_none_or(|f| !f.is_empty() && f.chars().all(|c| c.is_ascii_digit()));
     !int.is_empty() && int.chars().all(|c| c.is_ascii_digit()) && frac_ok && exp_ok
 }
 
@@ -75,7 +82,8 @@ fn needs_quotes(s: &str) -> bool {
         || matches!(s, "true" | "false" | "null")
         || looks_numeric(s)
         || s.starts_with('-')
-        || s.chars().any(|c| matches!(c, ':' | '"' | '\\' | '[' | ']' | '{' | '}' | ',') || c.is_control())
+        || s.chars()
+            .any(|c| matches!(c, ':' | '"' | '\\' | '[' | ']' | '{' | '}' | ',') || c.is_control())
 }
 
 fn number(n: &serde_json::Number) -> String {
@@ -132,17 +140,33 @@ fn tabular_fields(a: &[Value]) -> Option<Vec<String>> {
     }
     let fields: Vec<String> = first.keys().cloned().collect();
     a.iter()
-        .all(|v| v.as_object().is_some_and(|o| o.len() == fields.len() && fields.iter().all(|f| o.get(f).is_some_and(is_primitive))))
+        .all(|v| {
+            v.as_object().is_some_and(|o| {
+                o.len() == fields.len() && fields.iter().all(|f| o.get(f).is_some_and(is_primitive))
+            })
+        })
         .then_some(fields)
 }
 
 fn encode_array(name: Option<&str>, a: &[Value], depth: usize, lines: &mut Vec<String>) {
-    let head = format!("{}{}[{}]", pad(depth), name.map(key).unwrap_or_default(), a.len());
+    let head = format!(
+        "{}{}[{}]",
+        pad(depth),
+        name.map(key).unwrap_or_default(),
+        a.len()
+    );
     if a.iter().all(is_primitive) {
         let items: Vec<String> = a.iter().map(primitive).collect();
-        lines.push(if items.is_empty() { format!("{head}:") } else { format!("{head}: {}", items.join(",")) });
+        lines.push(if items.is_empty() {
+            format!("{head}:")
+        } else {
+            format!("{head}: {}", items.join(","))
+        });
     } else if let Some(fields) = tabular_fields(a) {
-        lines.push(format!("{head}{{{}}}:", fields.iter().map(|f| key(f)).collect::<Vec<_>>().join(",")));
+        lines.push(format!(
+            "{head}{{{}}}:",
+            fields.iter().map(|f| key(f)).collect::<Vec<_>>().join(",")
+        ));
         for v in a {
             let row: Vec<String> = fields.iter().map(|f| primitive(&v[f])).collect();
             lines.push(format!("{}{}", pad(depth + 1), row.join(",")));
@@ -206,7 +230,10 @@ mod tests {
 
     #[test]
     fn numbers_are_canonical() {
-        assert_eq!(encode(&json!({"a": 1e-7, "b": 2.0, "c": -0.0, "d": 1.5e20})), "a: 0.0000001\nb: 2\nc: 0\nd: 150000000000000000000");
+        assert_eq!(
+            encode(&json!({"a": 1e-7, "b": 2.0, "c": -0.0, "d": 1.5e20})),
+            "a: 0.0000001\nb: 2\nc: 0\nd: 150000000000000000000"
+        );
     }
 
     /// Numbers compared as f64 (TOON does not distinguish 3 from 3.0).
@@ -233,7 +260,8 @@ mod tests {
         leaf().prop_recursive(3, 24, 5, |inner| {
             prop_oneof![
                 proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-                proptest::collection::btree_map("[a-z_]{1,6}", inner, 0..5).prop_map(|m| Value::Object(m.into_iter().collect())),
+                proptest::collection::btree_map("[a-z_]{1,6}", inner, 0..5)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
             ]
         })
     }

@@ -27,9 +27,18 @@ type Bins = [[f64; SLOTS]; CODES];
 /// read once per block instead of once per feature (the pass is memory-bound).
 const BLOCK: usize = 8;
 
-fn fill_block<const HESS: bool>(hist: &mut [f64], cols: &[&[u8]], rows: &[u32], g: &[f64], h: &[f64]) {
+fn fill_block<const HESS: bool>(
+    hist: &mut [f64],
+    cols: &[&[u8]],
+    rows: &[u32],
+    g: &[f64],
+    h: &[f64],
+) {
     hist.fill(0.0);
-    let mut bins: Vec<&mut Bins> = hist.chunks_exact_mut(STRIDE).map(|c| c.as_chunks_mut::<SLOTS>().0.try_into().expect("CODES bins")).collect();
+    let mut bins: Vec<&mut Bins> = hist
+        .chunks_exact_mut(STRIDE)
+        .map(|c| c.as_chunks_mut::<SLOTS>().0.try_into().expect("CODES bins"))
+        .collect();
     for (i, &r) in rows.iter().enumerate() {
         let r = r as usize;
         let gi = g[i];
@@ -54,19 +63,36 @@ fn fill_block<const HESS: bool>(hist: &mut [f64], cols: &[&[u8]], rows: &[u32], 
 }
 
 fn fill_any(unit_hess: bool, hist: &mut [f64], cols: &[&[u8]], rows: &[u32], g: &[f64], h: &[f64]) {
-    if unit_hess { fill_block::<false>(hist, cols, rows, g, h) } else { fill_block::<true>(hist, cols, rows, g, h) }
+    if unit_hess {
+        fill_block::<false>(hist, cols, rows, g, h)
+    } else {
+        fill_block::<true>(hist, cols, rows, g, h)
+    }
 }
 
 /// Builds histograms for rows `rows` (global row ids) with gradients `g`, hessians `h` in the
 /// same order, over the code columns `cols`, into `out` (resized and overwritten). With
 /// `unit_hess` every hessian is 1 and `h` is not read. Each feature's bins are summed in row
 /// order whatever the blocking or thread count.
-pub fn build_into(out: &mut Hist, cols: &[&[u8]], rows: &[u32], g: &[f64], h: &[f64], unit_hess: bool) {
+pub fn build_into(
+    out: &mut Hist,
+    cols: &[&[u8]],
+    rows: &[u32],
+    g: &[f64],
+    h: &[f64],
+    unit_hess: bool,
+) {
     out.0.resize(cols.len() * STRIDE, 0.0);
     if rows.len() >= PARALLEL_MIN_ROWS {
-        out.0.par_chunks_mut(STRIDE * BLOCK).zip(cols.par_chunks(BLOCK)).for_each(|(hist, c)| fill_any(unit_hess, hist, c, rows, g, h));
+        out.0
+            .par_chunks_mut(STRIDE * BLOCK)
+            .zip(cols.par_chunks(BLOCK))
+            .for_each(|(hist, c)| fill_any(unit_hess, hist, c, rows, g, h));
     } else {
-        out.0.chunks_mut(STRIDE * BLOCK).zip(cols.chunks(BLOCK)).for_each(|(hist, c)| fill_any(unit_hess, hist, c, rows, g, h));
+        out.0
+            .chunks_mut(STRIDE * BLOCK)
+            .zip(cols.chunks(BLOCK))
+            .for_each(|(hist, c)| fill_any(unit_hess, hist, c, rows, g, h));
     }
 }
 
@@ -121,7 +147,13 @@ fn score(g: f64, h: f64, lambda: f64) -> f64 {
 
 /// Best split over the allowed features (`allowed[k]` false skips feature k); ties go to the
 /// lower feature then the lower bin.
-pub fn best_split(hist: &Hist, n_codes: &[usize], allowed: &[bool], total: (f64, f64, usize), rules: SplitRules) -> Option<SplitCandidate> {
+pub fn best_split(
+    hist: &Hist,
+    n_codes: &[usize],
+    allowed: &[bool],
+    total: (f64, f64, usize),
+    rules: SplitRules,
+) -> Option<SplitCandidate> {
     let (g_tot, h_tot, n_tot) = total;
     let parent = score(g_tot, h_tot, rules.lambda);
     let per: Vec<Option<SplitCandidate>> = hist
@@ -146,18 +178,29 @@ pub fn best_split(hist: &Hist, n_codes: &[usize], allowed: &[bool], total: (f64,
                 if rn < rules.min_data || h_tot - lh < rules.min_hess {
                     break;
                 }
-                let gain = score(lg, lh, rules.lambda) + score(g_tot - lg, h_tot - lh, rules.lambda) - parent;
+                let gain = score(lg, lh, rules.lambda)
+                    + score(g_tot - lg, h_tot - lh, rules.lambda)
+                    - parent;
                 if gain > best.map_or(1e-12, |c| c.gain) {
-                    best = Some(SplitCandidate { feature: f, bin: b as u8, gain, left_g: lg, left_h: lh, left_n: ln });
+                    best = Some(SplitCandidate {
+                        feature: f,
+                        bin: b as u8,
+                        gain,
+                        left_g: lg,
+                        left_h: lh,
+                        left_n: ln,
+                    });
                 }
             }
             best
         })
         .collect();
-    per.into_iter().flatten().fold(None, |acc: Option<SplitCandidate>, c| match acc {
-        Some(a) if a.gain >= c.gain => Some(a),
-        _ => Some(c),
-    })
+    per.into_iter()
+        .flatten()
+        .fold(None, |acc: Option<SplitCandidate>, c| match acc {
+            Some(a) if a.gain >= c.gain => Some(a),
+            _ => Some(c),
+        })
 }
 
 #[cfg(test)]
@@ -171,7 +214,11 @@ mod tests {
         let g = [-1.0, -1.0, -1.0, 1.0, 1.0, 1.0];
         let h = [1.0; 6];
         let hist = build(&[&col], &rows, &g, &h);
-        let rules = SplitRules { lambda: 0.0, min_data: 1, min_hess: 1e-3 };
+        let rules = SplitRules {
+            lambda: 0.0,
+            min_data: 1,
+            min_hess: 1e-3,
+        };
         let s = best_split(&hist, &[4], &[true], (0.0, 6.0, 6), rules).unwrap();
         assert_eq!((s.bin, s.left_n), (1, 2));
         let left = build(&[&col], &rows[..3], &g[..3], &h[..3]);

@@ -101,7 +101,14 @@ impl Workspace {
 
     fn hist(&mut self, cols: &[&[u8]], begin: usize, end: usize) -> Hist {
         let mut out = self.pool.pop().unwrap_or_else(|| Hist(Vec::new()));
-        hist::build_into(&mut out, cols, &self.idx[begin..end], &self.g[begin..end], &self.h[begin..end], self.unit_hess);
+        hist::build_into(
+            &mut out,
+            cols,
+            &self.idx[begin..end],
+            &self.g[begin..end],
+            &self.h[begin..end],
+            self.unit_hess,
+        );
         out
     }
 }
@@ -109,7 +116,15 @@ impl Workspace {
 impl Gbdt {
     /// Trains on `rows` (labels `y[row]` must be finite) using the binned columns `feats` of
     /// `bm`. Deterministic for a given `seed`.
-    pub fn train(bm: &BinnedMatrix, feats: &[usize], rows: &[u32], y: &[f32], p: &GbdtSettings, objective: Objective, seed: u64) -> Gbdt {
+    pub fn train(
+        bm: &BinnedMatrix,
+        feats: &[usize],
+        rows: &[u32],
+        y: &[f32],
+        p: &GbdtSettings,
+        objective: Objective,
+        seed: u64,
+    ) -> Gbdt {
         let cols: Vec<&[u8]> = feats.iter().map(|&f| bm.cols[f].as_slice()).collect();
         let n_codes: Vec<usize> = feats.iter().map(|&f| bm.bins[f].n_codes()).collect();
         let thresholds = |k: usize, b: u8| bm.bins[feats[k]].threshold(b);
@@ -125,13 +140,22 @@ impl Gbdt {
         };
         let mut raw = vec![init; rows.len()];
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let rules = SplitRules { lambda: p.lambda_l2, min_data: p.min_data_in_leaf.max(1), min_hess: 1e-3 };
+        let rules = SplitRules {
+            lambda: p.lambda_l2,
+            min_data: p.min_data_in_leaf.max(1),
+            min_hess: 1e-3,
+        };
         let mut trees = Vec::with_capacity(p.n_trees);
         let (mut g, mut h) = (vec![0.0; rows.len()], vec![0.0; rows.len()]);
-        let mut ws = Workspace { unit_hess: objective == Objective::L2, ..Default::default() };
+        let mut ws = Workspace {
+            unit_hess: objective == Objective::L2,
+            ..Default::default()
+        };
         for _ in 0..p.n_trees {
-            g.par_iter_mut().zip(h.par_iter_mut()).zip(raw.par_iter().zip(yl.par_iter())).for_each(|((gi, hi), (f, yv))| {
-                match objective {
+            g.par_iter_mut()
+                .zip(h.par_iter_mut())
+                .zip(raw.par_iter().zip(yl.par_iter()))
+                .for_each(|((gi, hi), (f, yv))| match objective {
                     Objective::L2 => {
                         *gi = f - yv;
                         *hi = 1.0;
@@ -141,10 +165,10 @@ impl Gbdt {
                         *gi = pr - yv;
                         *hi = (pr * (1.0 - pr)).max(1e-12);
                     }
-                }
-            });
+                });
             let bag: Vec<usize> = if p.bagging_fraction < 1.0 {
-                let k = ((rows.len() as f64 * p.bagging_fraction).ceil() as usize).clamp(1, rows.len());
+                let k =
+                    ((rows.len() as f64 * p.bagging_fraction).ceil() as usize).clamp(1, rows.len());
                 let mut v = sample(&mut rng, rows.len(), k).into_vec();
                 v.sort_unstable();
                 v
@@ -153,7 +177,8 @@ impl Gbdt {
             };
             let mut allowed = vec![p.feature_fraction >= 1.0; feats.len()];
             if p.feature_fraction < 1.0 {
-                let k = ((feats.len() as f64 * p.feature_fraction).ceil() as usize).clamp(1, feats.len());
+                let k = ((feats.len() as f64 * p.feature_fraction).ceil() as usize)
+                    .clamp(1, feats.len());
                 for i in sample(&mut rng, feats.len(), k) {
                     allowed[i] = true;
                 }
@@ -183,11 +208,20 @@ impl Gbdt {
                         in_bag[i as usize] = true;
                     }
                 }
-                raw.par_iter_mut().zip(in_bag.par_iter()).enumerate().filter(|(_, (_, b))| !**b).for_each(|(i, (f, _))| *f += tree.predict_binned(&cols, rows[i] as usize));
+                raw.par_iter_mut()
+                    .zip(in_bag.par_iter())
+                    .enumerate()
+                    .filter(|(_, (_, b))| !**b)
+                    .for_each(|(i, (f, _))| *f += tree.predict_binned(&cols, rows[i] as usize));
             }
             trees.push(tree);
         }
-        Gbdt { objective, init, trees, n_features: feats.len() }
+        Gbdt {
+            objective,
+            init,
+            trees,
+            n_features: feats.len(),
+        }
     }
 
     /// Raw scores (log-odds for log-loss) for `rows` of the binned matrix, with `feats` the
@@ -200,7 +234,14 @@ impl Gbdt {
     /// Raw scores for `rows` of code columns in model feature order.
     pub fn predict_cols(&self, cols: &[&[u8]], rows: &[u32]) -> Vec<f64> {
         rows.par_iter()
-            .map(|&r| self.init + self.trees.iter().map(|t| t.predict_binned(cols, r as usize)).sum::<f64>())
+            .map(|&r| {
+                self.init
+                    + self
+                        .trees
+                        .iter()
+                        .map(|t| t.predict_binned(cols, r as usize))
+                        .sum::<f64>()
+            })
             .collect()
     }
 
@@ -223,21 +264,44 @@ impl Gbdt {
     }
 }
 
-fn grow(ws: &mut Workspace, cols: &[&[u8]], n_codes: &[usize], allowed: &[bool], p: &GbdtSettings, rules: SplitRules, thr: &dyn Fn(usize, u8) -> f32) -> Tree {
+fn grow(
+    ws: &mut Workspace,
+    cols: &[&[u8]],
+    n_codes: &[usize],
+    allowed: &[bool],
+    p: &GbdtSettings,
+    rules: SplitRules,
+    thr: &dyn Fn(usize, u8) -> f32,
+) -> Tree {
     let finish = |ws: &Workspace, node: usize, begin: usize, end: usize, hist: Hist| {
-        let sum = (ws.g[begin..end].iter().sum(), ws.h[begin..end].iter().sum(), end - begin);
+        let sum = (
+            ws.g[begin..end].iter().sum(),
+            ws.h[begin..end].iter().sum(),
+            end - begin,
+        );
         let best = hist::best_split(&hist, n_codes, allowed, sum, rules);
-        Leaf { node, begin, end, hist, sum, best }
+        Leaf {
+            node,
+            begin,
+            end,
+            hist,
+            sum,
+            best,
+        }
     };
     let n = ws.idx.len();
     let root_hist = ws.hist(cols, 0, n);
     let mut nodes = vec![Node::Leaf { value: 0.0 }];
     let mut leaves = vec![finish(ws, 0, 0, n, root_hist)];
     while leaves.len() < p.num_leaves.max(2) {
-        let pick = leaves.iter().enumerate().filter_map(|(i, l)| l.best.map(|b| (i, b.gain))).fold(None, |acc: Option<(usize, f64)>, c| match acc {
-            Some(a) if a.1 >= c.1 => Some(a),
-            _ => Some(c),
-        });
+        let pick = leaves
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| l.best.map(|b| (i, b.gain)))
+            .fold(None, |acc: Option<(usize, f64)>, c| match acc {
+                Some(a) if a.1 >= c.1 => Some(a),
+                _ => Some(c),
+            });
         let Some((li, _)) = pick else { break };
         let leaf = leaves.swap_remove(li);
         let s = leaf.best.expect("picked leaf has a split");
@@ -246,13 +310,28 @@ fn grow(ws: &mut Workspace, cols: &[&[u8]], n_codes: &[usize], allowed: &[bool],
         let (l_node, r_node) = (nodes.len(), nodes.len() + 1);
         nodes.push(Node::Leaf { value: 0.0 });
         nodes.push(Node::Leaf { value: 0.0 });
-        nodes[leaf.node] = Node::Split { feature: s.feature as u32, threshold: thr(s.feature, s.bin), bin: s.bin, left: l_node as u32, right: r_node as u32, gain: s.gain };
+        nodes[leaf.node] = Node::Split {
+            feature: s.feature as u32,
+            threshold: thr(s.feature, s.bin),
+            bin: s.bin,
+            left: l_node as u32,
+            right: r_node as u32,
+            gain: s.gain,
+        };
         // Build the smaller child's histogram; the larger one is the parent's minus it.
         let mut big = leaf.hist;
         let small_left = mid - leaf.begin <= leaf.end - mid;
-        let small = if small_left { ws.hist(cols, leaf.begin, mid) } else { ws.hist(cols, mid, leaf.end) };
+        let small = if small_left {
+            ws.hist(cols, leaf.begin, mid)
+        } else {
+            ws.hist(cols, mid, leaf.end)
+        };
         big.subtract(&small);
-        let (lhist, rhist) = if small_left { (small, big) } else { (big, small) };
+        let (lhist, rhist) = if small_left {
+            (small, big)
+        } else {
+            (big, small)
+        };
         let left = finish(ws, l_node, leaf.begin, mid, lhist);
         let right = finish(ws, r_node, mid, leaf.end, rhist);
         leaves.push(left);
@@ -276,15 +355,34 @@ mod tests {
 
     fn data(n: usize, seed: u64) -> (Vec<Column>, Vec<f32>, Vec<f32>) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let x: Vec<Vec<f32>> = (0..4).map(|_| (0..n).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect()).collect();
-        let y: Vec<f32> = (0..n).map(|i| x[0][i] * 2.0 + (x[1][i] > 0.0) as i32 as f32 - x[2][i] * x[2][i] + 0.1 * rng.random::<f32>()).collect();
+        let x: Vec<Vec<f32>> = (0..4)
+            .map(|_| (0..n).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect())
+            .collect();
+        let y: Vec<f32> = (0..n)
+            .map(|i| {
+                x[0][i] * 2.0 + (x[1][i] > 0.0) as i32 as f32 - x[2][i] * x[2][i]
+                    + 0.1 * rng.random::<f32>()
+            })
+            .collect();
         let yb: Vec<f32> = y.iter().map(|v| (*v > 0.5) as i32 as f32).collect();
-        let cols = x.into_iter().enumerate().map(|(i, values)| Column { name: format!("x{i}"), values }).collect();
+        let cols = x
+            .into_iter()
+            .enumerate()
+            .map(|(i, values)| Column {
+                name: format!("x{i}"),
+                values,
+            })
+            .collect();
         (cols, y, yb)
     }
 
     fn params() -> GbdtSettings {
-        GbdtSettings { n_trees: 60, num_leaves: 15, min_data_in_leaf: 5, ..Default::default() }
+        GbdtSettings {
+            n_trees: 60,
+            num_leaves: 15,
+            min_data_in_leaf: 5,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -299,7 +397,10 @@ mod tests {
         let yt: Vec<f64> = test.iter().map(|&r| y[r as usize] as f64).collect();
         assert!(crate::metrics::r2(&pred, &yt).unwrap() > 0.9);
         let imp = m.gain_importance();
-        assert!(imp[0] > imp[3] && imp[1] > imp[3] && imp[2] > imp[3], "{imp:?}");
+        assert!(
+            imp[0] > imp[3] && imp[1] > imp[3] && imp[2] > imp[3],
+            "{imp:?}"
+        );
         let mb = Gbdt::train(&bm, &feats, &train, &yb, &params(), Objective::Logloss, 7);
         let pb = mb.predict_binned(&bm, &feats, &test);
         let lb: Vec<f64> = test.iter().map(|&r| yb[r as usize] as f64).collect();
@@ -324,9 +425,16 @@ mod tests {
         let (cols, y, _) = data(2000, 3);
         let bm = BinnedMatrix::build(&cols, 255);
         let rows: Vec<u32> = (0..2000).collect();
-        let p = GbdtSettings { feature_fraction: 0.5, bagging_fraction: 0.7, ..params() };
+        let p = GbdtSettings {
+            feature_fraction: 0.5,
+            bagging_fraction: 0.7,
+            ..params()
+        };
         let run = |threads| {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
             pool.install(|| Gbdt::train(&bm, &[0, 1, 2, 3], &rows, &y, &p, Objective::L2, 11))
         };
         assert_eq!(run(1), run(2));

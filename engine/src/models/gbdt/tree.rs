@@ -42,9 +42,19 @@ impl Tree {
         loop {
             match &self.nodes[i] {
                 Node::Leaf { value } => return *value,
-                Node::Split { feature, threshold, left, right, .. } => {
+                Node::Split {
+                    feature,
+                    threshold,
+                    left,
+                    right,
+                    ..
+                } => {
                     let v = x[*feature as usize];
-                    i = if v.is_nan() || v <= *threshold { *left } else { *right } as usize;
+                    i = if v.is_nan() || v <= *threshold {
+                        *left
+                    } else {
+                        *right
+                    } as usize;
                 }
             }
         }
@@ -56,8 +66,18 @@ impl Tree {
         loop {
             match &self.nodes[i] {
                 Node::Leaf { value } => return *value,
-                Node::Split { feature, bin, left, right, .. } => {
-                    i = if cols[*feature as usize][row] <= *bin { *left } else { *right } as usize;
+                Node::Split {
+                    feature,
+                    bin,
+                    left,
+                    right,
+                    ..
+                } => {
+                    i = if cols[*feature as usize][row] <= *bin {
+                        *left
+                    } else {
+                        *right
+                    } as usize;
                 }
             }
         }

@@ -16,6 +16,10 @@ pub enum AppError {
     BadRequest(String),
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// The request conflicts with the record's current state (e.g. a status transition that
+    /// is not allowed, or a record changed meanwhile).
+    #[error("conflict: {0}")]
+    Conflict(String),
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("service unavailable: {0}")]
@@ -47,6 +51,7 @@ impl AppError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -59,6 +64,7 @@ impl AppError {
             Self::NotFound => "The page you asked for does not exist or has moved.".into(),
             Self::BadRequest(m) => m.clone(),
             Self::Forbidden(m) => m.clone(),
+            Self::Conflict(m) => m.clone(),
             Self::TooManyRequests { retry_after_secs } => {
                 format!(
                     "Too many requests from your network. Please try again in {} minutes.",

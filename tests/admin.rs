@@ -147,7 +147,7 @@ async fn sales_move_leads_through_the_workflow_and_add_notes() {
         )
         .await
         .status(),
-        StatusCode::BAD_REQUEST
+        StatusCode::CONFLICT
     );
     for next in ["contacted", "qualified", "won"] {
         let res = post(
@@ -169,7 +169,7 @@ async fn sales_move_leads_through_the_workflow_and_add_notes() {
         )
         .await
         .status(),
-        StatusCode::BAD_REQUEST
+        StatusCode::CONFLICT
     );
     let status: String = sqlx::query_scalar("SELECT status FROM leads WHERE id = $1")
         .bind(lead)
@@ -380,10 +380,7 @@ async fn admins_suspend_reinstate_extend_and_revoke_with_audit_and_emails() {
     assert!(html.contains(&license.to_string()) && html.contains("cfo@enterprise.example"));
 
     // Reinstating an active license makes no sense.
-    assert_eq!(
-        act("reinstate", &[]).await.status(),
-        StatusCode::BAD_REQUEST
-    );
+    assert_eq!(act("reinstate", &[]).await.status(), StatusCode::CONFLICT);
     let res = act("suspend", &[("reason", "Invoice 1043 unpaid")]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(status().await, "SUSPENDED");
@@ -420,13 +417,10 @@ async fn admins_suspend_reinstate_extend_and_revoke_with_audit_and_emails() {
     let mails = app.wait_for_emails(3).await;
     assert!(mails.iter().any(|m| m.contains("is revoked")));
     // Revocation is final.
-    assert_eq!(
-        act("reinstate", &[]).await.status(),
-        StatusCode::BAD_REQUEST
-    );
+    assert_eq!(act("reinstate", &[]).await.status(), StatusCode::CONFLICT);
     assert_eq!(
         act("extend", &[("days", "30")]).await.status(),
-        StatusCode::BAD_REQUEST
+        StatusCode::CONFLICT
     );
     assert_eq!(act("frobnicate", &[]).await.status(), StatusCode::NOT_FOUND);
 

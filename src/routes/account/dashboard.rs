@@ -181,7 +181,7 @@ pub async fn resend_key(
     let mut tx = state.db.begin().await?;
     let license = owned_license(&mut tx, &user, id).await?;
     if license.status == "REVOKED" {
-        return Err(AppError::BadRequest(
+        return Err(AppError::Conflict(
             "This license is revoked; no new key can be issued for it.".into(),
         ));
     }

@@ -196,13 +196,13 @@ pub async fn change_lead_status(
         .iter()
         .find(|s| **s == input.status)
     else {
-        return Err(AppError::BadRequest(format!(
+        return Err(AppError::Conflict(format!(
             "A lead in status “{}” cannot move to “{}”.",
             lead.status, input.status
         )));
     };
     if !db::admin::set_lead_status(&mut tx, id, &lead.status, to).await? {
-        return Err(AppError::BadRequest(
+        return Err(AppError::Conflict(
             "The lead was changed meanwhile; reload and try again.".into(),
         ));
     }

@@ -192,7 +192,7 @@ pub async fn change_license(
     match db::license_actions::apply(&mut tx, id, act, &reason, &user.actor()).await {
         Ok(_) => {}
         Err(ActionError::NotFound) => return Err(AppError::NotFound),
-        Err(ActionError::NotAllowed(m)) => return Err(AppError::BadRequest(m)),
+        Err(ActionError::NotAllowed(m)) => return Err(AppError::Conflict(m)),
         Err(ActionError::Db(e)) => return Err(e.into()),
     }
     tx.commit().await?;

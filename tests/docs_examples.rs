@@ -50,3 +50,16 @@ fn the_example_verifies_real_keys_and_rejects_altered_ones() {
     let altered = key.replacen("FOX1-e", "FOX1-f", 1);
     assert!(example::verify_license(&altered, &public, 0).is_err());
 }
+
+#[test]
+fn the_data_format_page_shows_the_shipped_engine_example() {
+    let doc = std::fs::read_to_string("content/docs/data-format.md").unwrap();
+    let example = std::fs::read_to_string("engine/examples/quick-demo.yaml").unwrap();
+    let start = doc.find("```yaml\n").expect("a yaml block") + "```yaml\n".len();
+    let end = start + doc[start..].find("```").unwrap();
+    assert_eq!(
+        &doc[start..end],
+        example,
+        "copy engine/examples/quick-demo.yaml into the docs block"
+    );
+}

@@ -128,18 +128,7 @@ impl Default for DatabaseSettings {
     }
 }
 
-/// How log events are written (to standard error).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    /// Human-readable lines, coloured only on a terminal.
-    #[default]
-    Pretty,
-    /// One JSON object per line.
-    Json,
-    /// One compact `key=value` line per event with stable keys, for tools and language models.
-    Llm,
-}
+pub use fox_telemetry::LogFormat;
 
 /// Logging settings.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

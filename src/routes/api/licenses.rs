@@ -352,6 +352,9 @@ pub async fn activate_machine(
         ),
     };
     tx.commit().await?;
+    // The database notification clears every server's cache; clear ours now so that the
+    // caller's next validation sees the change.
+    state.license_cache.clear();
     tracing::info!(license_id = %l.id, machine_id = %machine_id, created, "machine activated");
     let body = serde_json::json!({"activated": true, "machine_id": machine_id, "seats": l.seats, "seats_used": machines.len() + usize::from(created)});
     Ok(with_headers(
@@ -386,6 +389,9 @@ pub async fn deactivate_machine(
     let removed =
         db::licenses::deactivate_machine(&mut tx, l.id, Some(&req.fingerprint), None).await?;
     tx.commit().await?;
+    // The database notification clears every server's cache; clear ours now so that the
+    // caller's next validation sees the change.
+    state.license_cache.clear();
     if !removed {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,

@@ -49,9 +49,10 @@ pub async fn process_due(
                                 (5i64 << attempts.min(12)).min(MAX_BACKOFF_SECS),
                             )
                     });
-                    // The error text comes from the transport; it names no recipient.
                     let error = format!("{e:#}");
                     outbox::mark_failed(&mut tx, m.id, &error, retry_at).await?;
+                    // A relay's answer may quote the recipient: addresses never reach the log.
+                    let error = redact_addresses(&error);
                     tracing::warn!(email_id = %m.id, kind = %m.kind, attempts, gave_up = retry_at.is_none(), error, "email not sent");
                 }
             }
@@ -79,5 +80,29 @@ pub async fn run(
             _ = wake.notified() => {}
             _ = tokio::time::sleep(poll) => {}
         }
+    }
+}
+
+/// Replaces every word that looks like an email address with `[address]`.
+pub fn redact_addresses(text: &str) -> String {
+    text.split(' ')
+        .map(|w| if w.contains('@') { "[address]" } else { w })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_addresses;
+
+    #[test]
+    fn addresses_in_relay_errors_are_redacted() {
+        assert_eq!(
+            redact_addresses(
+                "permanent error (550): 5.1.1 <ada@example.com>: Recipient address rejected"
+            ),
+            "permanent error (550): 5.1.1 [address] Recipient address rejected"
+        );
+        assert_eq!(redact_addresses("connection refused"), "connection refused");
     }
 }

@@ -8,7 +8,6 @@ use crate::auth::forms::{self, fmt_time};
 use crate::auth::guard::see_other;
 use crate::db::{self, admin::Lead};
 use crate::error::{AppError, Result};
-use crate::site::pages::SelectOption;
 use crate::state::AppState;
 use axum::Form;
 use axum::extract::rejection::FormRejection;
@@ -66,16 +65,7 @@ pub async fn list_leads(
         let mut conn = state.db.acquire().await?;
         db::admin::leads(&mut conn, status, search, 500).await?
     };
-    let mut status_options = vec![SelectOption {
-        value: String::new(),
-        label: "Any status".into(),
-        selected: status.is_none(),
-    }];
-    status_options.extend(STATUSES.iter().map(|s| SelectOption {
-        value: s.to_string(),
-        label: s.to_string(),
-        selected: Some(*s) == status,
-    }));
+    let status_options = super::pages::status_filter(&STATUSES, status);
     let csrf = state.csrf.for_request(&headers);
     let page = LeadsPage {
         layout: state.site.layout(

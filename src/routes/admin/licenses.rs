@@ -11,7 +11,6 @@ use crate::db::{
     license_actions::{Action, ActionError},
 };
 use crate::error::{AppError, Result};
-use crate::site::pages::SelectOption;
 use crate::state::AppState;
 use axum::Form;
 use axum::extract::rejection::FormRejection;
@@ -64,16 +63,7 @@ pub async fn list_licenses(
         )
         .await?
     };
-    let mut status_options = vec![SelectOption {
-        value: String::new(),
-        label: "Any status".into(),
-        selected: status.is_none(),
-    }];
-    status_options.extend(STATUSES.iter().map(|s| SelectOption {
-        value: s.to_string(),
-        label: s.to_string(),
-        selected: Some(*s) == status,
-    }));
+    let status_options = super::pages::status_filter(&STATUSES, status);
     let csrf = state.csrf.for_request(&headers);
     let page = LicensesPage {
         layout: state

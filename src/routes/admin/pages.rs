@@ -179,3 +179,18 @@ pub struct AuditPage {
     pub nav: StaffNav,
     pub entries: Vec<AuditRow>,
 }
+
+/// The options of a status filter: "Any status" then each status, `selected` marked.
+pub(super) fn status_filter(all: &[&str], selected: Option<&str>) -> Vec<SelectOption> {
+    let mut options = vec![SelectOption {
+        value: String::new(),
+        label: "Any status".into(),
+        selected: selected.is_none(),
+    }];
+    options.extend(all.iter().map(|s| SelectOption {
+        value: s.to_string(),
+        label: s.to_string(),
+        selected: Some(*s) == selected,
+    }));
+    options
+}

@@ -39,6 +39,7 @@ pub struct Issued {
     pub license_id: Uuid,
     pub customer_id: Uuid,
     pub user_id: Uuid,
+    pub expires_at: OffsetDateTime,
     pub key: String,
     /// The one-time set-password link, when the account has no password yet.
     pub set_password_url: Option<String>,
@@ -152,6 +153,7 @@ pub async fn issue(
         license_id,
         customer_id,
         user_id: user.id,
+        expires_at: license.expires_at,
         key,
         set_password_url,
     }))

@@ -115,13 +115,9 @@ pub async fn show_checkout_success(
     match outcome {
         Outcome::Issued(i) => {
             tracing::info!(license_id = %i.license_id, "license issued from success page");
-            let mut conn = state.db.acquire().await?;
-            let l = crate::db::licenses::by_id(&mut conn, i.license_id)
-                .await?
-                .ok_or(AppError::NotFound)?;
             page.outcome = "issued";
             page.license_id = i.license_id.to_string();
-            page.expires = l.expires_at.date().to_string();
+            page.expires = i.expires_at.date().to_string();
             page.key = i.key;
             page.set_password_url = i.set_password_url.unwrap_or_default();
         }

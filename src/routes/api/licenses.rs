@@ -73,12 +73,27 @@ fn rfc3339(t: OffsetDateTime) -> String {
 /// Rate-limit state sent with every answer.
 type RateHeaders = Vec<(HeaderName, HeaderValue)>;
 
+/// A key as sent, with its lookup hash computed once per request.
+struct SentKey<'a> {
+    text: &'a str,
+    hash: Vec<u8>,
+}
+
+impl<'a> SentKey<'a> {
+    fn new(state: &AppState, text: &'a str) -> Self {
+        Self {
+            text,
+            hash: state.signer.lookup_hash(text),
+        }
+    }
+}
+
 /// Applies both rate limits; on success returns the headers to add to the response.
 fn limit(
     state: &AppState,
     headers: &HeaderMap,
     peer: SocketAddr,
-    key: &str,
+    key: &SentKey<'_>,
 ) -> Result<RateHeaders, ApiError> {
     let ip = security::client_ip(
         headers,
@@ -90,7 +105,7 @@ fn limit(
     // Keys are limited by their lookup hash: the key itself is never kept in memory maps.
     let key_id = {
         use base64::Engine;
-        base64::engine::general_purpose::STANDARD_NO_PAD.encode(state.signer.lookup_hash(key))
+        base64::engine::general_purpose::STANDARD_NO_PAD.encode(&key.hash)
     };
     let by_key = state.license_key_limiter.quota(&key_id);
     let tight = if !by_ip.allowed || (by_key.allowed && by_ip.remaining < by_key.remaining) {
@@ -135,8 +150,12 @@ enum Lookup {
     Found(License),
 }
 
-async fn lookup(conn: &mut PgConnection, state: &AppState, key: &str) -> sqlx::Result<Lookup> {
-    match state.signer.public_key().verify(key) {
+async fn lookup(
+    conn: &mut PgConnection,
+    state: &AppState,
+    key: &SentKey<'_>,
+) -> sqlx::Result<Lookup> {
+    match state.signer.public_key().verify(key.text) {
         Ok(_) => {}
         Err(KeyError::Malformed) => {
             return Ok(Lookup::Invalid(
@@ -151,18 +170,15 @@ async fn lookup(conn: &mut PgConnection, state: &AppState, key: &str) -> sqlx::R
             ));
         }
     }
-    Ok(
-        match db::licenses::by_key_hash(conn, &state.signer.lookup_hash(key)).await? {
-            Some(l) => Lookup::Found(l),
-            None => Lookup::Invalid("NOT_FOUND", "No license is registered for this key.".into()),
-        },
-    )
+    Ok(match db::licenses::by_key_hash(conn, &key.hash).await? {
+        Some(l) => Lookup::Found(l),
+        None => Lookup::Invalid("NOT_FOUND", "No license is registered for this key.".into()),
+    })
 }
 
 /// What a key resolves to, from the cache when it can be; `true` when read afresh.
-async fn resolve(state: &AppState, key: &str) -> Result<(Cached, bool), ApiError> {
-    let hash = state.signer.lookup_hash(key);
-    let generation = match state.license_cache.get(&hash) {
+async fn resolve(state: &AppState, key: &SentKey<'_>) -> Result<(Cached, bool), ApiError> {
+    let generation = match state.license_cache.get(&key.hash) {
         Ok(hit) => return Ok((hit, false)),
         Err(generation) => generation,
     };
@@ -174,7 +190,9 @@ async fn resolve(state: &AppState, key: &str) -> Result<(Cached, bool), ApiError
             Cached::Found(l, machines)
         }
     };
-    state.license_cache.put(hash, generation, value.clone());
+    state
+        .license_cache
+        .put(key.hash.clone(), generation, value.clone());
     Ok((value, true))
 }
 
@@ -218,7 +236,7 @@ fn view(l: &License, used: usize) -> LicenseView {
 async fn usable_license(
     conn: &mut PgConnection,
     state: &AppState,
-    key: &str,
+    key: &SentKey<'_>,
     rl: &RateHeaders,
 ) -> Result<License, ApiError> {
     let l = match lookup(conn, state, key).await? {
@@ -245,7 +263,8 @@ pub async fn validate_license(
     headers: HeaderMap,
     ApiJson(req): ApiJson<ValidateRequest>,
 ) -> Result<Response, ApiError> {
-    let rl = limit(&state, &headers, peer, &req.key)?;
+    let key = SentKey::new(&state, &req.key);
+    let rl = limit(&state, &headers, peer, &key)?;
     if req.nonce.as_ref().is_some_and(|n| n.len() > 128) {
         return Err(ApiError::bad_request(
             "nonce must be at most 128 characters",
@@ -264,7 +283,7 @@ pub async fn validate_license(
             tracing::info!(code, "license validated");
             with_headers(Json(body).into_response(), rl.clone())
         };
-    let (l, machines, fresh) = match resolve(&state, &req.key).await? {
+    let (l, machines, fresh) = match resolve(&state, &key).await? {
         (Cached::Invalid(code, detail), _) => return Ok(respond(false, code, detail, None)),
         (Cached::Found(l, machines), fresh) => (l, machines, fresh),
     };
@@ -318,7 +337,8 @@ pub async fn activate_machine(
     headers: HeaderMap,
     ApiJson(req): ApiJson<MachineRequest>,
 ) -> Result<Response, ApiError> {
-    let rl = limit(&state, &headers, peer, &req.key)?;
+    let key = SentKey::new(&state, &req.key);
+    let rl = limit(&state, &headers, peer, &key)?;
     if !fingerprint_ok(&req.fingerprint) {
         return Err(ApiError::bad_request(
             "fingerprint must be 8 to 256 printable ASCII characters",
@@ -329,7 +349,7 @@ pub async fn activate_machine(
         return Err(ApiError::bad_request("name must be at most 200 characters"));
     }
     let mut tx = state.db.begin().await?;
-    let l = usable_license(&mut tx, &state, &req.key, &rl).await?;
+    let l = usable_license(&mut tx, &state, &key, &rl).await?;
     // Lock the license so concurrent activations cannot exceed the seats.
     let l = db::licenses::lock(&mut tx, l.id)
         .await?
@@ -378,9 +398,10 @@ pub async fn deactivate_machine(
     headers: HeaderMap,
     ApiJson(req): ApiJson<MachineRequest>,
 ) -> Result<Response, ApiError> {
-    let rl = limit(&state, &headers, peer, &req.key)?;
+    let key = SentKey::new(&state, &req.key);
+    let rl = limit(&state, &headers, peer, &key)?;
     let mut tx = state.db.begin().await?;
-    let l = match lookup(&mut tx, &state, &req.key).await? {
+    let l = match lookup(&mut tx, &state, &key).await? {
         Lookup::Invalid(code, detail) => {
             return Err(ApiError::new(StatusCode::FORBIDDEN, code, detail).with_headers(&rl));
         }

@@ -56,9 +56,10 @@ enum Command {
         /// Experiment config (YAML).
         experiment: PathBuf,
     },
-    /// Write a deterministic synthetic panel (CSV) with known signal and planted leaks.
+    /// Write a deterministic synthetic panel (CSV, or Parquet for a `.parquet` path) with
+    /// known signal and planted leaks.
     Generate {
-        /// Output CSV path.
+        /// Output path: `.parquet` writes Parquet, anything else CSV.
         #[arg(long)]
         out: PathBuf,
         /// Entities.
@@ -82,7 +83,8 @@ enum Command {
         /// Do not plant leak features.
         #[arg(long)]
         no_leaks: bool,
-        /// Write timestamps as RFC 3339 instead of epoch seconds.
+        /// Write timestamps as RFC 3339 instead of epoch seconds (CSV only; Parquet stores a
+        /// TIMESTAMP column).
         #[arg(long)]
         rfc3339: bool,
     },
@@ -172,7 +174,14 @@ fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
                 ..Default::default()
             };
             let panel = fox_engine::synth::generate(&p);
-            fox_engine::synth::write_csv(&panel, &out, rfc3339)?;
+            if out
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+            {
+                fox_engine::synth::write_parquet(&panel, &out)?;
+            } else {
+                fox_engine::synth::write_csv(&panel, &out, rfc3339)?;
+            }
             tracing::info!(path = %out.display(), rows = panel.n_rows(), features = panel.features.len(), "synthetic panel written");
             Ok(ExitCode::SUCCESS)
         }

@@ -262,6 +262,87 @@ pub fn write_csv(panel: &Panel, path: &Path, rfc3339: bool) -> Result<()> {
     w.flush().map_err(io)
 }
 
+/// Writes a panel as Parquet: `ts` as INT64 TIMESTAMP(MILLIS, UTC), `symbol` as text, every
+/// feature and target as an optional FLOAT (NaN written as null), snappy-compressed, row groups
+/// of 128k rows.
+pub fn write_parquet(panel: &Panel, path: &Path) -> Result<()> {
+    use parquet::basic::Compression;
+    use parquet::data_type::{ByteArray, ByteArrayType, FloatType, Int64Type};
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    use parquet::schema::parser::parse_message_type;
+    use std::sync::Arc;
+
+    const GROUP_ROWS: usize = 128 * 1024;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
+    }
+    let pq = |e: parquet::errors::ParquetError| {
+        EngineError::data(path, None, None, format!("cannot write Parquet: {e}"))
+    };
+    let mut message = String::from(
+        "message panel {\n  required int64 ts (TIMESTAMP(MILLIS,true));\n  required binary symbol (STRING);\n",
+    );
+    let names = panel.features.iter().map(|c| &c.name);
+    for name in names.chain(panel.targets.iter().map(|t| &t.name)) {
+        message.push_str(&format!("  optional float {name};\n"));
+    }
+    message.push('}');
+    let schema = Arc::new(parse_message_type(&message).map_err(pq)?);
+    let props = Arc::new(
+        WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .build(),
+    );
+    let file = std::fs::File::create(path).map_err(|e| EngineError::io(path, e))?;
+    let mut w = SerializedFileWriter::new(file, schema, props).map_err(pq)?;
+    let columns: Vec<&[f32]> = panel
+        .features
+        .iter()
+        .map(|c| c.values.as_slice())
+        .chain(panel.targets.iter().map(|t| t.values.as_slice()))
+        .collect();
+    let mut start = 0;
+    while start < panel.n_rows() {
+        let end = (start + GROUP_ROWS).min(panel.n_rows());
+        let mut rg = w.next_row_group().map_err(pq)?;
+        let mut k = 0usize;
+        while let Some(mut col) = rg.next_column().map_err(pq)? {
+            match k {
+                0 => {
+                    let ms: Vec<i64> = panel.ts[start..end].iter().map(|t| t * 1000).collect();
+                    col.typed::<Int64Type>()
+                        .write_batch(&ms, None, None)
+                        .map_err(pq)?;
+                }
+                1 => {
+                    let names: Vec<ByteArray> = panel.entity[start..end]
+                        .iter()
+                        .map(|&e| ByteArray::from(panel.entity_names[e as usize].as_str()))
+                        .collect();
+                    col.typed::<ByteArrayType>()
+                        .write_batch(&names, None, None)
+                        .map_err(pq)?;
+                }
+                _ => {
+                    let v = &columns[k - 2][start..end];
+                    let def: Vec<i16> = v.iter().map(|x| i16::from(x.is_finite())).collect();
+                    let vals: Vec<f32> = v.iter().copied().filter(|x| x.is_finite()).collect();
+                    col.typed::<FloatType>()
+                        .write_batch(&vals, Some(&def), None)
+                        .map_err(pq)?;
+                }
+            }
+            col.close().map_err(pq)?;
+            k += 1;
+        }
+        rg.close().map_err(pq)?;
+        start = end;
+    }
+    w.close().map_err(pq)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@ pub enum DataFormat {
     Auto,
     /// Comma-separated values with a header row.
     Csv,
-    /// Apache Parquet (not supported by this build yet).
+    /// Apache Parquet (flat schema; snappy, zstd, lz4, gzip or uncompressed).
     Parquet,
 }
 
@@ -95,6 +95,21 @@ pub enum Span {
     Bars(u64),
     /// A duration: digits then `s`, `m`, `min`, `h` or `d`.
     Duration(String),
+}
+
+impl DataSettings {
+    /// Whether the input is read as Parquet: `format: parquet`, or `auto` with a `.parquet`
+    /// (or `.pq`) extension.
+    pub fn is_parquet(&self) -> bool {
+        match self.format {
+            DataFormat::Parquet => true,
+            DataFormat::Csv => false,
+            DataFormat::Auto => self
+                .path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("pq")),
+        }
+    }
 }
 
 impl Span {

@@ -1,7 +1,7 @@
 //! Semantic validation of a typed config: ranges, regexes and durations, every problem
 //! reported with its path.
 
-use super::{ConfigIssue, DataFormat, ExperimentConfig, Span};
+use super::{ConfigIssue, ExperimentConfig, Span};
 
 struct Issues(Vec<ConfigIssue>);
 
@@ -63,15 +63,6 @@ pub(super) fn check(cfg: &ExperimentConfig) -> Vec<ConfigIssue> {
     let mut v = Issues(Vec::new());
     if cfg.data.path.as_os_str().is_empty() {
         v.push("data.path", "must not be empty");
-    }
-    if cfg.data.format == DataFormat::Parquet
-        || (cfg.data.format == DataFormat::Auto
-            && cfg.data.path.extension().is_some_and(|e| e == "parquet"))
-    {
-        v.push(
-            "data.format",
-            "Parquet input is not supported by this build yet; convert to CSV",
-        );
     }
     if cfg.data.min_cs == 0 {
         v.push("data.min_cs", "must be at least 1");

@@ -24,7 +24,8 @@ fn parse_value(field: &[u8]) -> Option<f32> {
     }
 }
 
-fn parse_ts(field: &[u8], unit: TimestampUnit) -> Option<i64> {
+/// Parses an integer epoch in `unit` or an RFC 3339 timestamp, to epoch seconds.
+pub(super) fn parse_ts(field: &[u8], unit: TimestampUnit) -> Option<i64> {
     let s = std::str::from_utf8(field).ok()?.trim();
     if let Ok(n) = s.parse::<i64>() {
         let div = match unit {
@@ -36,6 +37,20 @@ fn parse_ts(field: &[u8], unit: TimestampUnit) -> Option<i64> {
         return Some(n.div_euclid(div));
     }
     crate::timefmt::parse_rfc3339(s)
+}
+
+/// Applies `data.on_inf` to a value: ±inf is an error or missing (NaN).
+pub(super) fn finite_or_policy(
+    v: f32,
+    policy: InfPolicy,
+) -> std::result::Result<f32, &'static str> {
+    if !v.is_infinite() {
+        return Ok(v);
+    }
+    match policy {
+        InfPolicy::Error => Err("infinite value (set data.on_inf: missing to treat it as missing)"),
+        InfPolicy::Missing => Ok(f32::NAN),
+    }
 }
 
 /// Reads the CSV file at `path` with the roles from `cfg`.
@@ -116,20 +131,9 @@ pub(super) fn read_csv(path: &Path, cfg: &ExperimentConfig) -> Result<RawTable> 
         t.entity.push(ent.to_owned());
         for (cols, idx) in [(&mut t.features, &r.features), (&mut t.targets, &r.targets)] {
             for (col, &i) in cols.iter_mut().zip(idx.iter()) {
-                let mut v = parse_value(&rec[i]).ok_or_else(|| bad(i, "a number"))?;
-                if v.is_infinite() {
-                    match cfg.data.on_inf {
-                        InfPolicy::Error => {
-                            return Err(EngineError::data(
-                                path,
-                                Some(&header[i]),
-                                Some(row),
-                                "infinite value (set data.on_inf: missing to treat it as missing)",
-                            ));
-                        }
-                        InfPolicy::Missing => v = f32::NAN,
-                    }
-                }
+                let v = parse_value(&rec[i]).ok_or_else(|| bad(i, "a number"))?;
+                let v = finite_or_policy(v, cfg.data.on_inf)
+                    .map_err(|msg| EngineError::data(path, Some(&header[i]), Some(row), msg))?;
                 col.values.push(v);
             }
         }
@@ -198,7 +202,7 @@ impl RawTable {
 #[cfg(test)]
 mod tests {
     use crate::config::ExperimentConfig;
-    use crate::data::{TargetKind, load_panel};
+    use crate::data::{TargetKind, load_panel, tempdir};
     use std::io::Write;
 
     fn write(text: &str) -> (tempdir::Dir, ExperimentConfig) {
@@ -211,29 +215,6 @@ mod tests {
         let mut cfg = ExperimentConfig::from_yaml_str("data:\n  path: x\n  min_cs: 2\n").unwrap();
         cfg.data.path = path;
         (dir, cfg)
-    }
-
-    /// Minimal self-cleaning temporary directory (no extra dependency).
-    mod tempdir {
-        pub struct Dir(pub std::path::PathBuf);
-        impl Dir {
-            pub fn new() -> Self {
-                use std::sync::atomic::{AtomicUsize, Ordering};
-                static N: AtomicUsize = AtomicUsize::new(0);
-                let p = std::env::temp_dir().join(format!(
-                    "fox-engine-test-{}-{}",
-                    std::process::id(),
-                    N.fetch_add(1, Ordering::SeqCst)
-                ));
-                std::fs::create_dir_all(&p).unwrap();
-                Dir(p)
-            }
-        }
-        impl Drop for Dir {
-            fn drop(&mut self) {
-                let _ = std::fs::remove_dir_all(&self.0);
-            }
-        }
     }
 
     const GOOD: &str = "ts,symbol,f1,f2,konst,fwd_ret_15m,y_up\n\

@@ -3,6 +3,32 @@
 //! duplicates, apply panel hygiene, drop constant features.
 
 mod csv_reader;
+mod parquet_reader;
+
+/// Minimal self-cleaning temporary directory for tests (no extra dependency).
+#[cfg(test)]
+pub(crate) mod tempdir {
+    pub struct Dir(pub std::path::PathBuf);
+    impl Dir {
+        pub fn new() -> Self {
+            use std::sync::atomic::{AtomicUsize, Ordering};
+            static N: AtomicUsize = AtomicUsize::new(0);
+            let p = std::env::temp_dir().join(format!(
+                "fox-engine-test-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::SeqCst)
+            ));
+            std::fs::create_dir_all(&p).unwrap();
+            Dir(p)
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
 pub mod hygiene;
 pub mod roles;
 
@@ -186,7 +212,11 @@ pub fn infer_bar_secs(unique_ts: &[i64]) -> i64 {
 /// Loads, cleans and checks the panel described by `cfg.data`.
 pub fn load_panel(cfg: &ExperimentConfig) -> Result<(Panel, LoadReport)> {
     let path: &Path = &cfg.data.path;
-    let raw = csv_reader::read_csv(path, cfg)?;
+    let raw = if cfg.data.is_parquet() {
+        parquet_reader::read_parquet(path, cfg)?
+    } else {
+        csv_reader::read_csv(path, cfg)?
+    };
     let mut report = LoadReport {
         rows_read: raw.ts.len(),
         ..Default::default()

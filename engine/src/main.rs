@@ -88,6 +88,21 @@ enum Command {
         #[arg(long)]
         rfc3339: bool,
     },
+    /// Predict with a saved model (a run's `models/<target>/<family>` directory): one score
+    /// per (timestamp, entity) row of a CSV or Parquet file, written as CSV.
+    Predict {
+        /// Model directory holding `model.json` and `model_meta.json`.
+        model: PathBuf,
+        /// Data file (CSV or Parquet) with the timestamp, entity and the model's feature columns.
+        data: PathBuf,
+        /// Experiment config whose `data` section (column names, timestamp unit, format,
+        /// infinity policy) describes the file; defaults otherwise.
+        #[arg(long)]
+        experiment: Option<PathBuf>,
+        /// Write the predictions to this file instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Print the JSON Schema of experiment configs.
     Schema,
 }
@@ -183,6 +198,32 @@ fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
                 fox_engine::synth::write_csv(&panel, &out, rfc3339)?;
             }
             tracing::info!(path = %out.display(), rows = panel.n_rows(), features = panel.features.len(), "synthetic panel written");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Predict {
+            model,
+            data,
+            experiment,
+            out,
+        } => {
+            let mut settings = match &experiment {
+                Some(p) => ExperimentConfig::from_path(p)?.data,
+                None => ExperimentConfig::from_yaml_str("data:\n  path: x\n")?.data,
+            };
+            settings.path = data;
+            let report = match &out {
+                Some(path) => {
+                    let file = std::fs::File::create(path)
+                        .with_context(|| format!("creating {}", path.display()))?;
+                    let mut w = std::io::BufWriter::new(file);
+                    fox_engine::models::predict::predict_file(&model, &settings, &mut w)?
+                }
+                None => {
+                    let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+                    fox_engine::models::predict::predict_file(&model, &settings, &mut w)?
+                }
+            };
+            tracing::info!(target_name = %report.target, family = %report.family, rows = report.rows, "predictions written");
             Ok(ExitCode::SUCCESS)
         }
         Command::Schema => {

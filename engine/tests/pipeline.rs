@@ -96,6 +96,78 @@ fn full_run_catches_leaks_ranks_targets_and_selects_informative_features() {
     });
     let pred = model.predict_panel(&panel).unwrap();
     assert!(pred.iter().all(|p| p.is_finite()));
+    // `fox-engine predict` on the data file gives the same scores, one line per row.
+    let csv = tmp.0.join("pred.csv");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_fox-engine"))
+        .args(["--log-level", "warn", "predict"])
+        .arg(run.join("models/fwd_ret_15m/gbdt"))
+        .arg(&cfg.data.path)
+        .arg("--out")
+        .arg(&csv)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("ts,symbol,score"));
+    let scores: Vec<f64> = lines
+        .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(scores, pred);
+    // Every saved model predicts through the library call; binary ones add a probability.
+    for dir in std::fs::read_dir(run.join("models")).unwrap() {
+        for fam in std::fs::read_dir(dir.unwrap().path()).unwrap() {
+            let fam = fam.unwrap().path();
+            let mut out = Vec::new();
+            let rep = fox_engine::models::predict::predict_file(&fam, &cfg.data, &mut out).unwrap();
+            assert_eq!(rep.rows, panel.n_rows(), "{}", fam.display());
+            let text = String::from_utf8(out).unwrap();
+            let header = text.lines().next().unwrap();
+            let binary = rep.target.starts_with("y_");
+            assert_eq!(
+                header.ends_with(",probability"),
+                binary,
+                "{}: {header}",
+                fam.display()
+            );
+            if binary {
+                let probs_ok = text.lines().skip(1).all(|l| {
+                    let p: f64 = l.rsplit(',').next().unwrap().parse().unwrap();
+                    (0.0..=1.0).contains(&p)
+                });
+                assert!(probs_ok);
+            }
+        }
+    }
+    // A data file without one of the model's features is refused, naming the column.
+    let (model_dir, missing) = (run.join("models/fwd_ret_15m/gbdt"), &model.features[0]);
+    let trimmed = tmp.0.join("trimmed.csv");
+    let full = std::fs::read_to_string(&cfg.data.path).unwrap();
+    let col = full
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .position(|h| h == missing)
+        .unwrap();
+    let cut: String = full
+        .lines()
+        .map(|l| {
+            let mut f: Vec<&str> = l.split(',').collect();
+            f.remove(col);
+            f.join(",") + "\n"
+        })
+        .collect();
+    std::fs::write(&trimmed, cut).unwrap();
+    let mut data = cfg.data.clone();
+    data.path = trimmed;
+    let err = fox_engine::models::predict::predict_file(&model_dir, &data, &mut Vec::new())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(missing.as_str()) && err.contains("model feature column is missing"),
+        "{err}"
+    );
     // The same run as a baseline: every metric is stable.
     let again = pipeline::run(&cfg, Some(&run)).unwrap();
     assert!(!again.drift.is_empty());

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::{Column, Panel, TargetColumn, TargetKind, roles};
+use super::{Column, Panel, TargetColumn, TargetKind, Which};
 use crate::config::{ExperimentConfig, InfPolicy, TimestampUnit};
 use crate::error::{EngineError, Result};
 
@@ -54,7 +54,7 @@ pub(super) fn finite_or_policy(
 }
 
 /// Reads the CSV file at `path` with the roles from `cfg`.
-pub(super) fn read_csv(path: &Path, cfg: &ExperimentConfig) -> Result<RawTable> {
+pub(super) fn read_csv(path: &Path, cfg: &ExperimentConfig, which: Which<'_>) -> Result<RawTable> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_path(path)
@@ -65,7 +65,7 @@ pub(super) fn read_csv(path: &Path, cfg: &ExperimentConfig) -> Result<RawTable> 
         .iter()
         .map(|h| h.trim().to_owned())
         .collect();
-    let r = roles::assign(&header, path, &cfg.data, &cfg.targets, &cfg.features)?;
+    let r = which.assign(&header, path, cfg)?;
     let new_cols = |idx: &[usize]| -> Vec<Column> {
         idx.iter()
             .map(|&i| Column {

@@ -209,14 +209,56 @@ pub fn infer_bar_secs(unique_ts: &[i64]) -> i64 {
     gaps[gaps.len() / 2]
 }
 
+/// Which columns a reader keeps.
+#[derive(Clone, Copy)]
+pub(crate) enum Which<'a> {
+    /// Roles from the experiment config (targets and features).
+    Experiment,
+    /// Exactly these features, no targets (prediction with a saved model).
+    Features(&'a [String]),
+}
+
+impl Which<'_> {
+    fn assign(
+        self,
+        header: &[String],
+        path: &Path,
+        cfg: &ExperimentConfig,
+    ) -> Result<roles::Roles> {
+        match self {
+            Which::Experiment => {
+                roles::assign(header, path, &cfg.data, &cfg.targets, &cfg.features)
+            }
+            Which::Features(names) => roles::assign_listed(header, path, &cfg.data, names),
+        }
+    }
+}
+
+fn read_raw(cfg: &ExperimentConfig, which: Which<'_>) -> Result<csv_reader::RawTable> {
+    if cfg.data.is_parquet() {
+        parquet_reader::read_parquet(&cfg.data.path, cfg, which)
+    } else {
+        csv_reader::read_csv(&cfg.data.path, cfg, which)
+    }
+}
+
+/// Loads the rows of `data` with only the listed feature columns, for prediction: sorted by
+/// (timestamp, entity), duplicates rejected, no hygiene filter (every row gets a prediction)
+/// and no feature dropped. Missing columns are named.
+pub fn load_features(data: &crate::config::DataSettings, features: &[String]) -> Result<Panel> {
+    let mut cfg =
+        ExperimentConfig::from_yaml_str("data:\n  path: x\n").expect("the minimal config is valid");
+    cfg.data = data.clone();
+    let raw = read_raw(&cfg, Which::Features(features))?;
+    let mut panel = raw.into_sorted_panel(&cfg.data.path)?;
+    panel.bar_secs = infer_bar_secs(&panel.unique_ts());
+    Ok(panel)
+}
+
 /// Loads, cleans and checks the panel described by `cfg.data`.
 pub fn load_panel(cfg: &ExperimentConfig) -> Result<(Panel, LoadReport)> {
     let path: &Path = &cfg.data.path;
-    let raw = if cfg.data.is_parquet() {
-        parquet_reader::read_parquet(path, cfg)?
-    } else {
-        csv_reader::read_csv(path, cfg)?
-    };
+    let raw = read_raw(cfg, Which::Experiment)?;
     let mut report = LoadReport {
         rows_read: raw.ts.len(),
         ..Default::default()

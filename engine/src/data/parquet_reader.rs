@@ -22,7 +22,7 @@ use parquet::file::serialized_reader::SerializedFileReader;
 use parquet::schema::types::ColumnDescriptor;
 
 use super::csv_reader::{RawTable, finite_or_policy, parse_ts};
-use super::{Column, roles};
+use super::{Column, Which};
 use crate::config::{ExperimentConfig, TimestampUnit};
 use crate::error::{EngineError, Result};
 
@@ -179,7 +179,11 @@ fn ts_scale(col: &ColumnDescriptor, unit: TimestampUnit) -> TsScale {
 }
 
 /// Reads the Parquet file at `path` with the roles from `cfg`.
-pub(super) fn read_parquet(path: &Path, cfg: &ExperimentConfig) -> Result<RawTable> {
+pub(super) fn read_parquet(
+    path: &Path,
+    cfg: &ExperimentConfig,
+    which: Which<'_>,
+) -> Result<RawTable> {
     let file = File::open(path)
         .map_err(|e| EngineError::data(path, None, None, format!("cannot open: {e}")))?;
     let reader = SerializedFileReader::new(file).map_err(|e| {
@@ -194,7 +198,7 @@ pub(super) fn read_parquet(path: &Path, cfg: &ExperimentConfig) -> Result<RawTab
     let header: Vec<String> = (0..schema.num_columns())
         .map(|i| schema.column(i).path().string())
         .collect();
-    let r = roles::assign(&header, path, &cfg.data, &cfg.targets, &cfg.features)?;
+    let r = which.assign(&header, path, cfg)?;
     let used: Vec<usize> = [r.ts, r.entity]
         .into_iter()
         .chain(r.features.iter().copied())

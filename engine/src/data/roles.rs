@@ -103,6 +103,24 @@ pub fn assign(
     })
 }
 
+/// Roles for reading exactly the `features` listed (in that order), and no target.
+pub fn assign_listed(
+    header: &[String],
+    file: &Path,
+    data: &DataSettings,
+    features: &[String],
+) -> Result<Roles> {
+    Ok(Roles {
+        ts: find(header, &data.timestamp_col, file, "timestamp")?,
+        entity: find(header, &data.entity_col, file, "entity")?,
+        targets: Vec::new(),
+        features: features
+            .iter()
+            .map(|n| find(header, n, file, "model feature"))
+            .collect::<Result<_>>()?,
+    })
+}
+
 /// A target's horizon in seconds: config override, else read from its name, else the default.
 pub fn horizon_secs(name: &str, t: &TargetSettings, bar_secs: i64) -> i64 {
     let from_cfg = t.horizons.get(name).and_then(|s| s.seconds(bar_secs));

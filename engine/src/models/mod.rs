@@ -5,3 +5,4 @@ pub mod binning;
 pub mod gbdt;
 pub mod io;
 pub mod linear;
+pub mod predict;

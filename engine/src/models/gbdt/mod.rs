@@ -50,66 +50,137 @@ struct Leaf {
     best: Option<SplitCandidate>,
 }
 
-/// Buffers reused across trees: the bagged rows with their gradients, permuted in place so
-/// that every leaf is a contiguous range, scratch space for stable partitioning, and a pool of
-/// histogram buffers (no allocation inside the boosting loop once warm).
+/// Buffers reused across trees. `pos` holds the bagged rows as indices into the fit's rows,
+/// permuted in place so that every leaf is a contiguous range, sorted within each leaf; a split
+/// moves only these 4-byte indices. Before a histogram is built, the leaf's global row ids and
+/// gradients are gathered in leaf order (`ord_*`, LightGBM's "ordered gradients"). Also scratch
+/// space for partitioning and a pool of histogram buffers (no allocation inside the boosting
+/// loop once warm).
 #[derive(Default)]
 struct Workspace {
-    idx: Vec<u32>,
-    pos: Vec<u32>,
-    scratch_p: Vec<u32>,
-    /// (begin, end, value) of every leaf of the last tree, over `idx`/`pos`.
-    leaf_ranges: Vec<(usize, usize, f64)>,
+    /// Global row id of each fit row.
+    rows: Vec<u32>,
+    /// Gradient and hessian of each fit row (`h` unused with unit hessians).
     g: Vec<f64>,
     h: Vec<f64>,
-    scratch_i: Vec<u32>,
-    scratch_g: Vec<f64>,
-    scratch_h: Vec<f64>,
+    pos: Vec<u32>,
+    scratch_p: Vec<u32>,
+    flags: Vec<bool>,
+    ord_i: Vec<u32>,
+    ord_g: Vec<f64>,
+    ord_h: Vec<f64>,
+    /// (begin, end, value) of every leaf of the last tree, over `pos`.
+    leaf_ranges: Vec<(usize, usize, f64)>,
     pool: Vec<Hist>,
     unit_hess: bool,
 }
 
+/// Leaves with at least this many rows are partitioned in parallel.
+const PAR_PARTITION_MIN: usize = 1 << 15;
+/// Rows per parallel partition task.
+const PART_CHUNK: usize = 1 << 13;
+
 impl Workspace {
-    /// Stable partition of `begin..end` by `go_left`; returns the first right position.
-    fn partition(&mut self, begin: usize, end: usize, go_left: impl Fn(u32) -> bool) -> usize {
-        let mut w = begin;
-        self.scratch_i.clear();
+    /// Stable partition of `begin..end` by `go_left` (called with global row ids); returns the
+    /// first right position. Large ranges are split in chunks of `PART_CHUNK` rows whose left
+    /// and right rows are placed after those of the previous chunks: the result is exactly the
+    /// sequential stable partition, whatever the thread count.
+    fn partition(
+        &mut self,
+        begin: usize,
+        end: usize,
+        go_left: impl Fn(u32) -> bool + Sync,
+    ) -> usize {
+        let n = end - begin;
+        let rows = &self.rows;
+        let data = &mut self.pos[begin..end];
         self.scratch_p.clear();
-        self.scratch_g.clear();
-        self.scratch_h.clear();
-        for i in begin..end {
-            let r = self.idx[i];
-            if go_left(r) {
-                self.idx[w] = r;
-                self.pos[w] = self.pos[i];
-                self.g[w] = self.g[i];
-                self.h[w] = self.h[i];
-                w += 1;
-            } else {
-                self.scratch_i.push(r);
-                self.scratch_p.push(self.pos[i]);
-                self.scratch_g.push(self.g[i]);
-                self.scratch_h.push(self.h[i]);
+        self.scratch_p.extend_from_slice(data);
+        if n < PAR_PARTITION_MIN {
+            let mut w = 0;
+            for &i in &self.scratch_p {
+                if go_left(rows[i as usize]) {
+                    data[w] = i;
+                    w += 1;
+                }
             }
+            let mut r = w;
+            for &i in &self.scratch_p {
+                if !go_left(rows[i as usize]) {
+                    data[r] = i;
+                    r += 1;
+                }
+            }
+            return begin + w;
         }
-        self.idx[w..end].copy_from_slice(&self.scratch_i);
-        self.pos[w..end].copy_from_slice(&self.scratch_p);
-        self.g[w..end].copy_from_slice(&self.scratch_g);
-        self.h[w..end].copy_from_slice(&self.scratch_h);
-        w
+        self.flags.resize(n, false);
+        let lefts: Vec<usize> = self.flags[..n]
+            .par_chunks_mut(PART_CHUNK)
+            .zip(self.scratch_p.par_chunks(PART_CHUNK))
+            .map(|(f, ids)| {
+                let mut c = 0;
+                for (fl, &i) in f.iter_mut().zip(ids) {
+                    *fl = go_left(rows[i as usize]);
+                    c += usize::from(*fl);
+                }
+                c
+            })
+            .collect();
+        let n_left: usize = lefts.iter().sum();
+        let (mut left_rest, mut right_rest) = data.split_at_mut(n_left);
+        let mut jobs = Vec::with_capacity(lefts.len());
+        for ((&l, src), f) in lefts
+            .iter()
+            .zip(self.scratch_p.chunks(PART_CHUNK))
+            .zip(self.flags.chunks(PART_CHUNK))
+        {
+            let (ld, rest) = std::mem::take(&mut left_rest).split_at_mut(l);
+            left_rest = rest;
+            let (rd, rest) = std::mem::take(&mut right_rest).split_at_mut(src.len() - l);
+            right_rest = rest;
+            jobs.push((ld, rd, src, f));
+        }
+        jobs.into_par_iter().for_each(|(ld, rd, src, f)| {
+            let (mut li, mut ri) = (0, 0);
+            for (&v, &left) in src.iter().zip(f) {
+                if left {
+                    ld[li] = v;
+                    li += 1;
+                } else {
+                    rd[ri] = v;
+                    ri += 1;
+                }
+            }
+        });
+        begin + n_left
     }
 
-    fn hist(&mut self, cols: &[&[u8]], begin: usize, end: usize) -> Hist {
+    /// Histogram of the rows `begin..end` and their sums (Σg, Σh), summed in leaf order.
+    fn hist(&mut self, cols: &[&[u8]], begin: usize, end: usize) -> (Hist, f64, f64) {
+        let pos = &self.pos[begin..end];
+        self.ord_i.clear();
+        self.ord_i
+            .extend(pos.iter().map(|&i| self.rows[i as usize]));
+        self.ord_g.clear();
+        self.ord_g.extend(pos.iter().map(|&i| self.g[i as usize]));
+        let sg: f64 = self.ord_g.iter().sum();
+        self.ord_h.clear();
+        let sh = if self.unit_hess {
+            pos.len() as f64
+        } else {
+            self.ord_h.extend(pos.iter().map(|&i| self.h[i as usize]));
+            self.ord_h.iter().sum()
+        };
         let mut out = self.pool.pop().unwrap_or_else(|| Hist(Vec::new()));
         hist::build_into(
             &mut out,
             cols,
-            &self.idx[begin..end],
-            &self.g[begin..end],
-            &self.h[begin..end],
+            &self.ord_i,
+            &self.ord_g,
+            &self.ord_h,
             self.unit_hess,
         );
-        out
+        (out, sg, sh)
     }
 }
 
@@ -146,14 +217,16 @@ impl Gbdt {
             min_hess: 1e-3,
         };
         let mut trees = Vec::with_capacity(p.n_trees);
-        let (mut g, mut h) = (vec![0.0; rows.len()], vec![0.0; rows.len()]);
         let mut ws = Workspace {
             unit_hess: objective == Objective::L2,
+            rows: rows.to_vec(),
+            g: vec![0.0; rows.len()],
+            h: vec![0.0; rows.len()],
             ..Default::default()
         };
         for _ in 0..p.n_trees {
-            g.par_iter_mut()
-                .zip(h.par_iter_mut())
+            ws.g.par_iter_mut()
+                .zip(ws.h.par_iter_mut())
                 .zip(raw.par_iter().zip(yl.par_iter()))
                 .for_each(|((gi, hi), (f, yv))| match objective {
                     Objective::L2 => {
@@ -183,14 +256,8 @@ impl Gbdt {
                     allowed[i] = true;
                 }
             }
-            ws.idx.clear();
-            ws.idx.extend(bag.iter().map(|&i| rows[i]));
             ws.pos.clear();
             ws.pos.extend(bag.iter().map(|&i| i as u32));
-            ws.g.clear();
-            ws.g.extend(bag.iter().map(|&i| g[i]));
-            ws.h.clear();
-            ws.h.extend(bag.iter().map(|&i| h[i]));
             let tree = grow(&mut ws, &cols, &n_codes, &allowed, p, rules, &thresholds);
             // In-bag rows take their leaf's value straight from the partition; only out-of-bag
             // rows walk the tree (each row gets exactly the value a traversal would give).
@@ -273,12 +340,8 @@ fn grow(
     rules: SplitRules,
     thr: &dyn Fn(usize, u8) -> f32,
 ) -> Tree {
-    let finish = |ws: &Workspace, node: usize, begin: usize, end: usize, hist: Hist| {
-        let sum = (
-            ws.g[begin..end].iter().sum(),
-            ws.h[begin..end].iter().sum(),
-            end - begin,
-        );
+    let finish = |node: usize, begin: usize, end: usize, hist: Hist, (sg, sh): (f64, f64)| {
+        let sum = (sg, sh, end - begin);
         let best = hist::best_split(&hist, n_codes, allowed, sum, rules);
         Leaf {
             node,
@@ -289,10 +352,10 @@ fn grow(
             best,
         }
     };
-    let n = ws.idx.len();
-    let root_hist = ws.hist(cols, 0, n);
+    let n = ws.pos.len();
+    let (root_hist, sg, sh) = ws.hist(cols, 0, n);
     let mut nodes = vec![Node::Leaf { value: 0.0 }];
-    let mut leaves = vec![finish(ws, 0, 0, n, root_hist)];
+    let mut leaves = vec![finish(0, 0, n, root_hist, (sg, sh))];
     while leaves.len() < p.num_leaves.max(2) {
         let pick = leaves
             .iter()
@@ -318,22 +381,24 @@ fn grow(
             right: r_node as u32,
             gain: s.gain,
         };
-        // Build the smaller child's histogram; the larger one is the parent's minus it.
+        // Build the smaller child's histogram and sums; the larger one's are the parent's minus
+        // them.
         let mut big = leaf.hist;
         let small_left = mid - leaf.begin <= leaf.end - mid;
-        let small = if small_left {
+        let (small, sg, sh) = if small_left {
             ws.hist(cols, leaf.begin, mid)
         } else {
             ws.hist(cols, mid, leaf.end)
         };
         big.subtract(&small);
-        let (lhist, rhist) = if small_left {
-            (small, big)
+        let (big_sg, big_sh) = (leaf.sum.0 - sg, leaf.sum.1 - sh);
+        let (lhist, rhist, lsum, rsum) = if small_left {
+            (small, big, (sg, sh), (big_sg, big_sh))
         } else {
-            (big, small)
+            (big, small, (big_sg, big_sh), (sg, sh))
         };
-        let left = finish(ws, l_node, leaf.begin, mid, lhist);
-        let right = finish(ws, r_node, mid, leaf.end, rhist);
+        let left = finish(l_node, leaf.begin, mid, lhist, lsum);
+        let right = finish(r_node, mid, leaf.end, rhist, rsum);
         leaves.push(left);
         leaves.push(right);
     }
@@ -417,6 +482,37 @@ mod tests {
         for (i, p) in pb.iter().enumerate() {
             let x: Vec<f32> = cols.iter().map(|c| c.values[i]).collect();
             assert_eq!(*p, m.predict_row(&x));
+        }
+    }
+
+    #[test]
+    fn parallel_partition_is_the_stable_partition() {
+        // Above PAR_PARTITION_MIN the chunked parallel path runs; below it the sequential one.
+        for n in [1000usize, 100_000] {
+            let rows: Vec<u32> = (0..n as u32).map(|i| i * 3 + 1).collect();
+            let pos: Vec<u32> = (0..n as u32).filter(|i| i % 7 != 3).collect();
+            let go_left = |r: u32| (r / 5) % 3 == 0;
+            let (begin, end) = (11, pos.len() - 13);
+            let mut expect = pos.clone();
+            let (l, r): (Vec<u32>, Vec<u32>) = pos[begin..end]
+                .iter()
+                .partition(|&&i| go_left(rows[i as usize]));
+            expect[begin..begin + l.len()].copy_from_slice(&l);
+            expect[begin + l.len()..end].copy_from_slice(&r);
+            for threads in [1, 2] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let mut ws = Workspace {
+                    rows: rows.clone(),
+                    pos: pos.clone(),
+                    ..Default::default()
+                };
+                let mid = pool.install(|| ws.partition(begin, end, go_left));
+                assert_eq!(mid, begin + l.len());
+                assert_eq!(ws.pos, expect, "n = {n}, threads = {threads}");
+            }
         }
     }
 

@@ -105,6 +105,17 @@ pub fn build(cols: &[&[u8]], rows: &[u32], g: &[f64], h: &[f64]) -> Hist {
 }
 
 impl Hist {
+    /// Adds `value × count` of each bin of `other` to the gradient sum of the same bin.
+    pub fn add_counts_times(&mut self, other: &Hist, value: f64) {
+        for (x, y) in self
+            .0
+            .chunks_exact_mut(SLOTS)
+            .zip(other.0.chunks_exact(SLOTS))
+        {
+            x[0] += value * y[2];
+        }
+    }
+
     /// `self − other`, in place.
     pub fn subtract(&mut self, other: &Hist) {
         for (x, y) in self.0.iter_mut().zip(&other.0) {

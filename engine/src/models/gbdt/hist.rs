@@ -1,13 +1,16 @@
 //! Gradient histograms per feature and the best split search.
 //!
-//! A histogram holds, per bin code, (Σg, Σh, count) as f64. Each feature's histogram is summed
+//! A histogram holds, per bin code, (Σg, Σh) as f64 — with unit hessians (squared error) Σh is
+//! the row count. As in LightGBM, a bin's row count under log-loss is estimated from its
+//! hessian share (`count ≈ Σh · n / Σh_leaf`) for the `min_data_in_leaf` check, which keeps two
+//! values per bin instead of three in the hot loop. Each feature's histogram is summed
 //! sequentially in row order, so results do not depend on how rayon schedules features; a
 //! child's histogram is the parent's minus its sibling's (histogram subtraction).
 
 use rayon::prelude::*;
 
-/// Slots per bin: gradient sum, hessian sum, count.
-pub const SLOTS: usize = 3;
+/// Slots per bin: gradient sum, hessian sum.
+pub const SLOTS: usize = 2;
 /// Bin codes per feature.
 pub const CODES: usize = 256;
 const STRIDE: usize = CODES * SLOTS;
@@ -20,7 +23,7 @@ pub struct Hist(pub Vec<f64>);
 /// scheduling costs more than the work.
 const PARALLEL_MIN_ROWS: usize = 2048;
 
-/// One feature's histogram: (Σg, Σh, count) per bin code. A fixed-size array indexed by a
+/// One feature's histogram: (Σg, Σh) per bin code. A fixed-size array indexed by a
 /// `u8` code needs no bounds checks in the hot loop.
 type Bins = [[f64; SLOTS]; CODES];
 /// Features filled together in one pass over the rows, so that row ids and gradients are
@@ -46,18 +49,7 @@ fn fill_block<const HESS: bool>(
         for (b, col) in bins.iter_mut().zip(cols) {
             let e = &mut b[col[r] as usize];
             e[0] += gi;
-            if HESS {
-                e[1] += hi;
-            }
-            e[2] += 1.0;
-        }
-    }
-    if !HESS {
-        // Constant unit hessian (squared error): Σh is the count.
-        for b in bins.iter_mut() {
-            for e in b.iter_mut() {
-                e[1] = e[2];
-            }
+            e[1] += hi;
         }
     }
 }
@@ -105,14 +97,15 @@ pub fn build(cols: &[&[u8]], rows: &[u32], g: &[f64], h: &[f64]) -> Hist {
 }
 
 impl Hist {
-    /// Adds `value × count` of each bin of `other` to the gradient sum of the same bin.
+    /// Adds `value × count` of each bin of `other` (unit hessians: Σh is the count) to the
+    /// gradient sum of the same bin.
     pub fn add_counts_times(&mut self, other: &Hist, value: f64) {
         for (x, y) in self
             .0
             .chunks_exact_mut(SLOTS)
             .zip(other.0.chunks_exact(SLOTS))
         {
-            x[0] += value * y[2];
+            x[0] += value * y[1];
         }
     }
 
@@ -157,16 +150,23 @@ fn score(g: f64, h: f64, lambda: f64) -> f64 {
 }
 
 /// Best split over the allowed features (`allowed[k]` false skips feature k); ties go to the
-/// lower feature then the lower bin.
+/// lower feature then the lower bin. With `unit_hess` a bin's Σh is its row count; otherwise
+/// the count is estimated from the hessian share, as LightGBM does.
 pub fn best_split(
     hist: &Hist,
     n_codes: &[usize],
     allowed: &[bool],
     total: (f64, f64, usize),
     rules: SplitRules,
+    unit_hess: bool,
 ) -> Option<SplitCandidate> {
     let (g_tot, h_tot, n_tot) = total;
     let parent = score(g_tot, h_tot, rules.lambda);
+    let count_per_h = if unit_hess || h_tot <= 0.0 {
+        1.0
+    } else {
+        n_tot as f64 / h_tot
+    };
     let per: Vec<Option<SplitCandidate>> = hist
         .0
         .par_chunks(STRIDE)
@@ -177,11 +177,11 @@ pub fn best_split(
                 return None;
             }
             let mut best: Option<SplitCandidate> = None;
-            let (mut lg, mut lh, mut ln) = (0.0, 0.0, 0usize);
+            let (mut lg, mut lh) = (0.0, 0.0);
             for b in 0..n_codes[f].saturating_sub(1) {
                 lg += hf[b * SLOTS];
                 lh += hf[b * SLOTS + 1];
-                ln += hf[b * SLOTS + 2] as usize;
+                let ln = (lh * count_per_h).round() as usize;
                 let rn = n_tot - ln.min(n_tot);
                 if ln < rules.min_data || lh < rules.min_hess {
                     continue;
@@ -230,7 +230,7 @@ mod tests {
             min_data: 1,
             min_hess: 1e-3,
         };
-        let s = best_split(&hist, &[4], &[true], (0.0, 6.0, 6), rules).unwrap();
+        let s = best_split(&hist, &[4], &[true], (0.0, 6.0, 6), rules, true).unwrap();
         assert_eq!((s.bin, s.left_n), (1, 2));
         let left = build(&[&col], &rows[..3], &g[..3], &h[..3]);
         let mut right = hist.clone();

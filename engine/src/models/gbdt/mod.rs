@@ -361,9 +361,10 @@ fn grow(
     rules: SplitRules,
     thr: &dyn Fn(usize, u8) -> f32,
 ) -> Tree {
+    let unit_hess = ws.unit_hess;
     let finish = |node: usize, begin: usize, end: usize, hist: Hist, (sg, sh): (f64, f64)| {
         let sum = (sg, sh, end - begin);
-        let best = hist::best_split(&hist, n_codes, allowed, sum, rules);
+        let best = hist::best_split(&hist, n_codes, allowed, sum, rules, unit_hess);
         Leaf {
             node,
             begin,

@@ -210,6 +210,14 @@ fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
                 Some(p) => ExperimentConfig::from_path(p)?.data,
                 None => ExperimentConfig::from_yaml_str("data:\n  path: x\n")?.data,
             };
+            // The file to score may be in another format than the experiment's data.
+            if data.extension().is_some_and(|e| {
+                ["csv", "parquet", "pq"]
+                    .iter()
+                    .any(|x| e.eq_ignore_ascii_case(x))
+            }) {
+                settings.format = fox_engine::config::DataFormat::Auto;
+            }
             settings.path = data;
             let report = match &out {
                 Some(path) => {

@@ -66,20 +66,7 @@ pub(super) fn read_csv(path: &Path, cfg: &ExperimentConfig, which: Which<'_>) ->
         .map(|h| h.trim().to_owned())
         .collect();
     let r = which.assign(&header, path, cfg)?;
-    let new_cols = |idx: &[usize]| -> Vec<Column> {
-        idx.iter()
-            .map(|&i| Column {
-                name: header[i].clone(),
-                values: Vec::new(),
-            })
-            .collect()
-    };
-    let mut t = RawTable {
-        ts: Vec::new(),
-        entity: Vec::new(),
-        features: new_cols(&r.features),
-        targets: new_cols(&r.targets),
-    };
+    let mut t = RawTable::empty(&header, &r);
     let mut rec = csv::ByteRecord::new();
     let mut row = 0usize;
     loop {
@@ -145,6 +132,24 @@ pub(super) fn read_csv(path: &Path, cfg: &ExperimentConfig, which: Which<'_>) ->
 }
 
 impl RawTable {
+    /// No rows yet; one empty column per feature and target of `roles`, named from `header`.
+    pub(super) fn empty(header: &[String], roles: &super::roles::Roles) -> RawTable {
+        let cols = |idx: &[usize]| -> Vec<Column> {
+            idx.iter()
+                .map(|&i| Column {
+                    name: header[i].clone(),
+                    values: Vec::new(),
+                })
+                .collect()
+        };
+        RawTable {
+            ts: Vec::new(),
+            entity: Vec::new(),
+            features: cols(&roles.features),
+            targets: cols(&roles.targets),
+        }
+    }
+
     /// Sorts rows by (timestamp, entity) and rejects duplicate pairs, naming both rows.
     pub(super) fn into_sorted_panel(self, path: &Path) -> Result<Panel> {
         let mut ids: BTreeMap<&str, u32> = self.entity.iter().map(|e| (e.as_str(), 0)).collect();

@@ -21,8 +21,8 @@ use parquet::file::reader::{FileReader, RowGroupReader};
 use parquet::file::serialized_reader::SerializedFileReader;
 use parquet::schema::types::ColumnDescriptor;
 
+use super::Which;
 use super::csv_reader::{RawTable, finite_or_policy, parse_ts};
-use super::{Column, Which};
 use crate::config::{ExperimentConfig, TimestampUnit};
 use crate::error::{EngineError, Result};
 
@@ -116,35 +116,21 @@ fn read_chunk(
     n: usize,
     max_def: i16,
 ) -> parquet::errors::Result<Chunk> {
+    // Decodes a typed reader into the matching `Values` variant.
+    macro_rules! decode {
+        ($reader:expr, $variant:ident) => {{
+            let (v, p) = read_all($reader, n, max_def)?;
+            (Values::$variant(v), p)
+        }};
+    }
     let (values, present) = match rg.get_column_reader(i)? {
-        ColumnReader::BoolColumnReader(r) => {
-            let (v, p) = read_all(r, n, max_def)?;
-            (Values::Bool(v), p)
-        }
-        ColumnReader::Int32ColumnReader(r) => {
-            let (v, p) = read_all(r, n, max_def)?;
-            (Values::I32(v), p)
-        }
-        ColumnReader::Int64ColumnReader(r) => {
-            let (v, p) = read_all(r, n, max_def)?;
-            (Values::I64(v), p)
-        }
-        ColumnReader::Int96ColumnReader(r) => {
-            let (v, p) = read_all(r, n, max_def)?;
-            (Values::I96(v), p)
-        }
-        ColumnReader::FloatColumnReader(r) => {
-            let (v, p) = read_all(r, n, max_def)?;
-            (Values::F32(v), p)
-        }
-        ColumnReader::DoubleColumnReader(r) => {
-            let (v, p) = read_all(r, n, max_def)?;
-            (Values::F64(v), p)
-        }
-        ColumnReader::ByteArrayColumnReader(r) => {
-            let (v, p) = read_all(r, n, max_def)?;
-            (Values::Bytes(v), p)
-        }
+        ColumnReader::BoolColumnReader(r) => decode!(r, Bool),
+        ColumnReader::Int32ColumnReader(r) => decode!(r, I32),
+        ColumnReader::Int64ColumnReader(r) => decode!(r, I64),
+        ColumnReader::Int96ColumnReader(r) => decode!(r, I96),
+        ColumnReader::FloatColumnReader(r) => decode!(r, F32),
+        ColumnReader::DoubleColumnReader(r) => decode!(r, F64),
+        ColumnReader::ByteArrayColumnReader(r) => decode!(r, Bytes),
         ColumnReader::FixedLenByteArrayColumnReader(_) => (Values::Fixed, None),
     };
     Ok(Chunk { values, present })
@@ -214,20 +200,7 @@ pub(super) fn read_parquet(
             ));
         }
     }
-    let new_cols = |idx: &[usize]| -> Vec<Column> {
-        idx.iter()
-            .map(|&i| Column {
-                name: header[i].clone(),
-                values: Vec::new(),
-            })
-            .collect()
-    };
-    let mut t = RawTable {
-        ts: Vec::new(),
-        entity: Vec::new(),
-        features: new_cols(&r.features),
-        targets: new_cols(&r.targets),
-    };
+    let mut t = RawTable::empty(&header, &r);
     let mut base = 0usize;
     for g in 0..reader.num_row_groups() {
         let rg = reader.get_row_group(g).map_err(|e| {

@@ -310,7 +310,9 @@ pub(super) fn read_parquet(
 mod tests {
     use std::sync::Arc;
 
-    use parquet::data_type::{BoolType, ByteArrayType, DoubleType, Int32Type, Int64Type};
+    use parquet::data_type::{
+        BoolType, ByteArray, ByteArrayType, DoubleType, Int32Type, Int64Type,
+    };
     use parquet::file::properties::WriterProperties;
     use parquet::file::writer::SerializedFileWriter;
     use parquet::schema::parser::parse_message_type;
@@ -353,37 +355,22 @@ mod tests {
             let mut rg = w.next_row_group().unwrap();
             let mut k = 0;
             while let Some(mut c) = rg.next_column().unwrap() {
+                // Writes one optional column of type `$t` from `$v` (nulls as definition levels).
+                macro_rules! put {
+                    ($t:ty, $v:expr) => {{
+                        let (x, d) = split(&$v[r.clone()]);
+                        c.typed::<$t>().write_batch(&x, Some(&d), None).unwrap();
+                    }};
+                }
                 match &cols[k] {
-                    Col::I64(v) => {
-                        let (x, d) = split(&v[r.clone()]);
-                        c.typed::<Int64Type>()
-                            .write_batch(&x, Some(&d), None)
-                            .unwrap();
-                    }
-                    Col::I32(v) => {
-                        let (x, d) = split(&v[r.clone()]);
-                        c.typed::<Int32Type>()
-                            .write_batch(&x, Some(&d), None)
-                            .unwrap();
-                    }
-                    Col::F64(v) => {
-                        let (x, d) = split(&v[r.clone()]);
-                        c.typed::<DoubleType>()
-                            .write_batch(&x, Some(&d), None)
-                            .unwrap();
-                    }
-                    Col::Bool(v) => {
-                        let (x, d) = split(&v[r.clone()]);
-                        c.typed::<BoolType>()
-                            .write_batch(&x, Some(&d), None)
-                            .unwrap();
-                    }
+                    Col::I64(v) => put!(Int64Type, v),
+                    Col::I32(v) => put!(Int32Type, v),
+                    Col::F64(v) => put!(DoubleType, v),
+                    Col::Bool(v) => put!(BoolType, v),
                     Col::Str(v) => {
-                        let (x, d) = split(&v[r.clone()]);
-                        let x: Vec<_> = x.into_iter().map(Into::into).collect();
-                        c.typed::<ByteArrayType>()
-                            .write_batch(&x, Some(&d), None)
-                            .unwrap();
+                        let bytes: Vec<Option<ByteArray>> =
+                            v.iter().map(|s| s.map(ByteArray::from)).collect();
+                        put!(ByteArrayType, bytes)
                     }
                 }
                 c.close().unwrap();

@@ -45,48 +45,34 @@ pub fn predict_file(
     let panel = crate::data::load_features(data, &model.features)?;
     let scores = model.predict_panel(&panel)?;
     let binary = is_binary(&model.model);
-    let io = |e| EngineError::io("<predictions output>", e);
-    let mut line = format!("{},{},score", data.timestamp_col, data.entity_col);
+    let csv_err =
+        |e: csv::Error| EngineError::data("<predictions output>", None, None, e.to_string());
+    let mut w = csv::Writer::from_writer(out);
+    let mut header = vec![
+        data.timestamp_col.as_str(),
+        data.entity_col.as_str(),
+        "score",
+    ];
     if binary {
-        line.push_str(",probability");
+        header.push("probability");
     }
-    writeln!(out, "{line}").map_err(io)?;
+    w.write_record(&header).map_err(csv_err)?;
     for (r, s) in scores.iter().enumerate() {
-        line.clear();
-        line.push_str(&crate::timefmt::format_rfc3339(panel.ts[r]));
-        line.push(',');
-        line.push_str(&csv_field(&panel.entity_names[panel.entity[r] as usize]));
-        line.push_str(&format!(",{s}"));
+        let mut rec = vec![
+            crate::timefmt::format_rfc3339(panel.ts[r]),
+            panel.entity_names[panel.entity[r] as usize].clone(),
+            s.to_string(),
+        ];
         if binary {
-            line.push_str(&format!(",{}", 1.0 / (1.0 + (-s).exp())));
+            rec.push((1.0 / (1.0 + (-s).exp())).to_string());
         }
-        writeln!(out, "{line}").map_err(io)?;
+        w.write_record(&rec).map_err(csv_err)?;
     }
-    out.flush().map_err(io)?;
+    w.flush()
+        .map_err(|e| EngineError::io("<predictions output>", e))?;
     Ok(PredictReport {
         target: meta.target,
         family: meta.family,
         rows: scores.len(),
     })
-}
-
-/// Quotes a CSV field when it needs it.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::csv_field;
-
-    #[test]
-    fn fields_with_separators_are_quoted() {
-        assert_eq!(csv_field("AAPL"), "AAPL");
-        assert_eq!(csv_field("A,B"), "\"A,B\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-    }
 }

@@ -126,12 +126,6 @@ pub struct SplitCandidate {
     pub bin: u8,
     /// Loss reduction.
     pub gain: f64,
-    /// Left sums (g, h).
-    pub left_g: f64,
-    /// Left hessian sum.
-    pub left_h: f64,
-    /// Left row count.
-    pub left_n: usize,
 }
 
 /// Split search constraints.
@@ -197,9 +191,6 @@ pub fn best_split(
                         feature: f,
                         bin: b as u8,
                         gain,
-                        left_g: lg,
-                        left_h: lh,
-                        left_n: ln,
                     });
                 }
             }
@@ -231,7 +222,8 @@ mod tests {
             min_hess: 1e-3,
         };
         let s = best_split(&hist, &[4], &[true], (0.0, 6.0, 6), rules, true).unwrap();
-        assert_eq!((s.bin, s.left_n), (1, 2));
+        // Bins 1 and 2 give the same gain here; ties go to the lower bin.
+        assert_eq!((s.feature, s.bin), (0, 1));
         let left = build(&[&col], &rows[..3], &g[..3], &h[..3]);
         let mut right = hist.clone();
         right.subtract(&left);

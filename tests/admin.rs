@@ -126,6 +126,10 @@ async fn sales_move_leads_through_the_workflow_and_add_notes() {
     assert!(html.contains("Hopper Capital") && html.contains("Lovelace Partners"));
     let html = page(&app, &sales, "/admin/leads?q=hopper").await.1;
     assert!(html.contains("Hopper Capital") && !html.contains("Lovelace Partners"));
+    // The filter bar submits back to the list and keeps the search term.
+    assert!(html.contains(r#"<form method="get" action="/admin/leads" class="filter-bar">"#));
+    assert!(html.contains(r#"<label for="q">Company or email</label>"#));
+    assert!(html.contains(r#"name="q" value="hopper""#));
     let html = page(&app, &sales, "/admin/leads?q=ada%40lovelace").await.1;
     assert!(!html.contains("Hopper Capital") && html.contains("Lovelace Partners"));
     assert!(
@@ -378,6 +382,8 @@ async fn admins_suspend_reinstate_extend_and_revoke_with_audit_and_emails() {
     let (code, html) = page(&app, &admin, "/admin/licenses").await;
     assert_eq!(code, StatusCode::OK);
     assert!(html.contains(&license.to_string()) && html.contains("cfo@enterprise.example"));
+    assert!(html.contains(r#"<form method="get" action="/admin/licenses" class="filter-bar">"#));
+    assert!(html.contains(r#"<label for="q">Email or company</label>"#));
 
     // Reinstating an active license makes no sense.
     assert_eq!(act("reinstate", &[]).await.status(), StatusCode::CONFLICT);

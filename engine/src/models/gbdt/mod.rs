@@ -98,6 +98,19 @@ const PAR_PARTITION_MIN: usize = 1 << 15;
 /// Rows per parallel partition task.
 const PART_CHUNK: usize = 1 << 13;
 
+/// Sum of `v` in four interleaved lanes combined in a fixed order: deterministic, and not
+/// limited by the latency of one chain of additions.
+fn sum4(v: &[f64]) -> f64 {
+    let mut lanes = [0.0; 4];
+    let (chunks, rest) = v.as_chunks::<4>();
+    for c in chunks {
+        for k in 0..4 {
+            lanes[k] += c[k];
+        }
+    }
+    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + rest.iter().sum::<f64>()
+}
+
 impl Workspace {
     /// Stable partition of `begin..end` by `go_left` (called with global row ids); returns the
     /// first right position. Large ranges are split in chunks of `PART_CHUNK` rows whose left
@@ -181,13 +194,13 @@ impl Workspace {
             .extend(pos.iter().map(|&i| self.rows[i as usize]));
         self.ord_g.clear();
         self.ord_g.extend(pos.iter().map(|&i| self.g[i as usize]));
-        let sg: f64 = self.ord_g.iter().sum();
+        let sg = sum4(&self.ord_g);
         self.ord_h.clear();
         let sh = if self.unit_hess {
             pos.len() as f64
         } else {
             self.ord_h.extend(pos.iter().map(|&i| self.h[i as usize]));
-            self.ord_h.iter().sum()
+            sum4(&self.ord_h)
         };
         let mut out = self.pool.pop().unwrap_or_else(|| Hist(Vec::new()));
         hist::build_into(
@@ -260,15 +273,17 @@ impl Gbdt {
                         *hi = (pr * (1.0 - pr)).max(1e-12);
                     }
                 });
-            let bag: Vec<usize> = if p.bagging_fraction < 1.0 {
+            ws.pos.clear();
+            if p.bagging_fraction < 1.0 {
                 let k =
                     ((rows.len() as f64 * p.bagging_fraction).ceil() as usize).clamp(1, rows.len());
                 let mut v = sample(&mut rng, rows.len(), k).into_vec();
                 v.sort_unstable();
-                v
+                ws.pos.extend(v.iter().map(|&i| i as u32));
             } else {
-                (0..rows.len()).collect()
-            };
+                ws.pos.extend(0..rows.len() as u32);
+            }
+            let bagged = ws.pos.len();
             let mut allowed = vec![p.feature_fraction >= 1.0; feats.len()];
             if p.feature_fraction < 1.0 {
                 let k = ((feats.len() as f64 * p.feature_fraction).ceil() as usize)
@@ -277,12 +292,10 @@ impl Gbdt {
                     allowed[i] = true;
                 }
             }
-            ws.pos.clear();
-            ws.pos.extend(bag.iter().map(|&i| i as u32));
             let tree = grow(&mut ws, &cols, &n_codes, &allowed, p, rules, &thresholds);
             // In-bag rows take their leaf's value straight from the partition; only out-of-bag
             // rows walk the tree (each row gets exactly the value a traversal would give).
-            if bag.len() == rows.len() {
+            if bagged == rows.len() {
                 for &(b, e, v) in &ws.leaf_ranges {
                     for &i in &ws.pos[b..e] {
                         raw[i as usize] += v;
@@ -377,12 +390,16 @@ fn grow(
     let n = ws.pos.len();
     let (root_hist, sg, sh) = match ws.next_root.take() {
         Some(h) => {
-            let sg = ws.pos.iter().map(|&i| ws.g[i as usize]).sum();
+            let sg = sum4(&ws.g);
             (h, sg, n as f64)
         }
         None => ws.hist(cols, 0, n),
     };
-    let root_copy = ws.carry_root.then(|| root_hist.clone());
+    let root_copy = ws.carry_root.then(|| {
+        let mut c = ws.pool.pop().unwrap_or_else(|| Hist(Vec::new()));
+        c.0.clone_from(&root_hist.0);
+        c
+    });
     let mut nodes = vec![Node::Leaf { value: 0.0 }];
     let mut leaves = vec![finish(0, 0, n, root_hist, (sg, sh))];
     while leaves.len() < p.num_leaves.max(2) {

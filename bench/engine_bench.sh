@@ -7,13 +7,14 @@
 #   scaling  — `fox-engine run` wall time and peak RSS at 100k, 1M (and, with SCALE_5M=1, 5M) rows.
 # Python packages live in bench/.venv (created here; the system Python is never touched).
 # Usage: bench/engine_bench.sh [gbdt|pipeline|scaling|all]   (results in bench/results/)
-# Knobs (env): THREADS, GBDT_THREADS, TREES, LEAVES, LR, SPLITS, TOP_N, TOP_M, DATA_DIR, SCALE_5M,
+# Knobs (env): THREADS, GBDT_THREADS, LGB_LAYOUTS (LightGBM histogram layouts timed: col row auto), TREES, LEAVES, LR, SPLITS, TOP_N, TOP_M, DATA_DIR, SCALE_5M,
 # FOX_BENCH_TARGETS (GBDT targets).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
 THREADS=${THREADS:-2}
 GBDT_THREADS=${GBDT_THREADS:-"1 2"}
+LGB_LAYOUTS=${LGB_LAYOUTS:-"col row"}
 TREES=${TREES:-50}
 LEAVES=${LEAVES:-31}
 LR=${LR:-0.1}
@@ -79,7 +80,9 @@ if [ "$what" = gbdt ] || [ "$what" = all ]; then
   : >"$OUT/gbdt.jsonl"
   for th in $GBDT_THREADS; do
     "$GBDT_BENCH" "$DATA/gbdt_1m.csv" "$th" 100 "$LEAVES" 0.05 | tee -a "$OUT/gbdt.jsonl"
-    "$PY" bench/engine_gbdt_lgb.py "$DATA/gbdt_1m.csv" "$th" 100 "$LEAVES" 0.05 | tee -a "$OUT/gbdt.jsonl"
+    for layout in $LGB_LAYOUTS; do
+      LGB_LAYOUT=$layout "$PY" bench/engine_gbdt_lgb.py "$DATA/gbdt_1m.csv" "$th" 100 "$LEAVES" 0.05 | tee -a "$OUT/gbdt.jsonl"
+    done
   done
 fi
 

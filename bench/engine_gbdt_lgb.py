@@ -3,6 +3,8 @@ hyperparameters as `cargo bench -p fox-engine --bench gbdt`; prints one JSON lin
 
 Usage: engine_gbdt_lgb.py DATA.csv THREADS N_TREES NUM_LEAVES LR
 Targets: FOX_BENCH_TARGETS (comma-separated, default fwd_ret_15m,y_up_15m).
+LightGBM's histogram layout: LGB_LAYOUT = col (force_col_wise, default), row (force_row_wise)
+or auto (LightGBM times both on the first iteration and keeps the faster).
 """
 import json
 import os
@@ -39,7 +41,10 @@ def main():
         tr = df[train_mask & df[t].notna()]
         params = dict(objective="binary" if binary else "regression", num_leaves=leaves, learning_rate=lr,
                       min_data_in_leaf=20, lambda_l2=1.0, max_bin=255, num_threads=threads, verbose=-1,
-                      deterministic=True, force_col_wise=True, seed=7)
+                      deterministic=True, seed=7)
+        layout = os.environ.get("LGB_LAYOUT", "col")
+        if layout in ("col", "row"):
+            params["force_col_wise" if layout == "col" else "force_row_wise"] = True
         t0 = time.perf_counter()
         ds = lgb.Dataset(tr[feats].to_numpy(np.float32), label=tr[t].to_numpy(), params={"max_bin": 255, "verbose": -1})
         ds.construct()
@@ -48,7 +53,7 @@ def main():
         m = lgb.train(params, ds, num_boost_round=n_trees)
         train_s = time.perf_counter() - t1
         pred = m.predict(test[feats].to_numpy(np.float32), raw_score=True, num_threads=threads)
-        out = {"impl": "lightgbm", "target": t, "threads": threads, "rows_train": len(tr), "bin_s": bin_s, "train_s": train_s}
+        out = {"impl": "lightgbm", "layout": layout, "target": t, "threads": threads, "rows_train": len(tr), "bin_s": bin_s, "train_s": train_s}
         if binary:
             ok = test[t].notna()
             out.update(rank_ic=None, auc=float(roc_auc_score(test[t][ok], pred[ok.to_numpy()])))

@@ -111,6 +111,23 @@ fn sum4(v: &[f64]) -> f64 {
     (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + rest.iter().sum::<f64>()
 }
 
+/// `dst = [src[i] for i in idx]`; large gathers run in parallel chunks.
+fn gather<T: Copy + Default + Send + Sync>(dst: &mut Vec<T>, src: &[T], idx: &[u32]) {
+    dst.clear();
+    if idx.len() < PAR_PARTITION_MIN {
+        dst.extend(idx.iter().map(|&i| src[i as usize]));
+        return;
+    }
+    dst.resize(idx.len(), T::default());
+    dst.par_chunks_mut(PART_CHUNK)
+        .zip(idx.par_chunks(PART_CHUNK))
+        .for_each(|(d, ids)| {
+            for (v, &i) in d.iter_mut().zip(ids) {
+                *v = src[i as usize];
+            }
+        });
+}
+
 impl Workspace {
     /// Stable partition of `begin..end` by `go_left` (called with global row ids); returns the
     /// first right position. Large ranges are split in chunks of `PART_CHUNK` rows whose left
@@ -189,17 +206,13 @@ impl Workspace {
     /// Histogram of the rows `begin..end` and their sums (Σg, Σh), summed in leaf order.
     fn hist(&mut self, cols: &[&[u8]], begin: usize, end: usize) -> (Hist, f64, f64) {
         let pos = &self.pos[begin..end];
-        self.ord_i.clear();
-        self.ord_i
-            .extend(pos.iter().map(|&i| self.rows[i as usize]));
-        self.ord_g.clear();
-        self.ord_g.extend(pos.iter().map(|&i| self.g[i as usize]));
+        gather(&mut self.ord_i, &self.rows, pos);
+        gather(&mut self.ord_g, &self.g, pos);
         let sg = sum4(&self.ord_g);
-        self.ord_h.clear();
         let sh = if self.unit_hess {
             pos.len() as f64
         } else {
-            self.ord_h.extend(pos.iter().map(|&i| self.h[i as usize]));
+            gather(&mut self.ord_h, &self.h, pos);
             sum4(&self.ord_h)
         };
         let mut out = self.pool.pop().unwrap_or_else(|| Hist(Vec::new()));

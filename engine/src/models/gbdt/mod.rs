@@ -203,6 +203,21 @@ impl Workspace {
         begin + n_left
     }
 
+    /// [`Workspace::hist`] of the root without bagging, where `pos` is the identity: the
+    /// rows and gradients are already in leaf order, nothing to gather.
+    fn hist_all(&mut self, cols: &[&[u8]]) -> (Hist, f64, f64) {
+        debug_assert!(self.pos.iter().enumerate().all(|(k, &i)| k == i as usize));
+        let sg = sum4(&self.g);
+        let sh = if self.unit_hess {
+            self.g.len() as f64
+        } else {
+            sum4(&self.h)
+        };
+        let mut out = self.pool.pop().unwrap_or_else(|| Hist(Vec::new()));
+        hist::build_into(&mut out, cols, &self.rows, &self.g, &self.h, self.unit_hess);
+        (out, sg, sh)
+    }
+
     /// Histogram of the rows `begin..end` and their sums (Σg, Σh), summed in leaf order.
     fn hist(&mut self, cols: &[&[u8]], begin: usize, end: usize) -> (Hist, f64, f64) {
         let pos = &self.pos[begin..end];
@@ -406,6 +421,7 @@ fn grow(
             let sg = sum4(&ws.g);
             (h, sg, n as f64)
         }
+        None if n == ws.rows.len() => ws.hist_all(cols),
         None => ws.hist(cols, 0, n),
     };
     let root_copy = ws.carry_root.then(|| {

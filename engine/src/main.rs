@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use fox_engine::config::{ExperimentConfig, SummaryFormat};
+use fox_engine::config::{DataFormat, ExperimentConfig, SummaryFormat};
 use fox_engine::telemetry::{self, LogFormat};
 
 /// Leakage-safe research engine for cross-sectional / panel data.
@@ -189,10 +189,7 @@ fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
                 ..Default::default()
             };
             let panel = fox_engine::synth::generate(&p);
-            if out
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
-            {
+            if DataFormat::from_extension(&out) == Some(DataFormat::Parquet) {
                 fox_engine::synth::write_parquet(&panel, &out)?;
             } else {
                 fox_engine::synth::write_csv(&panel, &out, rfc3339)?;
@@ -211,12 +208,8 @@ fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
                 None => ExperimentConfig::from_yaml_str("data:\n  path: x\n")?.data,
             };
             // The file to score may be in another format than the experiment's data.
-            if data.extension().is_some_and(|e| {
-                ["csv", "parquet", "pq"]
-                    .iter()
-                    .any(|x| e.eq_ignore_ascii_case(x))
-            }) {
-                settings.format = fox_engine::config::DataFormat::Auto;
+            if let Some(format) = DataFormat::from_extension(&data) {
+                settings.format = format;
             }
             settings.path = data;
             let report = match &out {

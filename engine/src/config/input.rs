@@ -104,10 +104,21 @@ impl DataSettings {
         match self.format {
             DataFormat::Parquet => true,
             DataFormat::Csv => false,
-            DataFormat::Auto => self
-                .path
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("pq")),
+            DataFormat::Auto => DataFormat::from_extension(&self.path) == Some(DataFormat::Parquet),
+        }
+    }
+}
+
+impl DataFormat {
+    /// The format a file's extension names: `.csv`, or `.parquet` / `.pq` (any case).
+    pub fn from_extension(path: &std::path::Path) -> Option<DataFormat> {
+        let e = path.extension()?;
+        if e.eq_ignore_ascii_case("csv") {
+            Some(DataFormat::Csv)
+        } else if e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("pq") {
+            Some(DataFormat::Parquet)
+        } else {
+            None
         }
     }
 }

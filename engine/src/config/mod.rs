@@ -169,6 +169,24 @@ mod tests {
     const MINIMAL: &str = "data:\n  path: panel.csv\n";
 
     #[test]
+    fn file_extensions_name_the_format() {
+        use std::path::Path;
+        let f = |p: &str| DataFormat::from_extension(Path::new(p));
+        assert_eq!(f("a/panel.csv"), Some(DataFormat::Csv));
+        assert_eq!(f("panel.CSV"), Some(DataFormat::Csv));
+        assert_eq!(f("panel.parquet"), Some(DataFormat::Parquet));
+        assert_eq!(f("panel.Pq"), Some(DataFormat::Parquet));
+        assert_eq!(f("panel.txt"), None);
+        assert_eq!(f("panel"), None);
+        let mut cfg = ExperimentConfig::from_yaml_str(MINIMAL).unwrap();
+        assert!(!cfg.data.is_parquet());
+        cfg.data.path = "x/panel.pq".into();
+        assert!(cfg.data.is_parquet());
+        cfg.data.format = DataFormat::Csv;
+        assert!(!cfg.data.is_parquet());
+    }
+
+    #[test]
     fn minimal_config_gets_defaults() {
         let cfg = ExperimentConfig::from_yaml_str(MINIMAL).unwrap();
         assert_eq!(cfg.data.min_cs, 10);

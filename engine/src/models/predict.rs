@@ -45,8 +45,13 @@ pub fn predict_file(
     let panel = crate::data::load_features(data, &model.features)?;
     let scores = model.predict_panel(&panel)?;
     let binary = is_binary(&model.model);
-    let csv_err =
-        |e: csv::Error| EngineError::data("<predictions output>", None, None, e.to_string());
+    let csv_err = |e: csv::Error| {
+        let msg = e.to_string();
+        match e.into_kind() {
+            csv::ErrorKind::Io(io) => EngineError::io("<predictions output>", io),
+            _ => EngineError::data("<predictions output>", None, None, msg),
+        }
+    };
     let mut w = csv::Writer::from_writer(out);
     let mut header = vec![
         data.timestamp_col.as_str(),

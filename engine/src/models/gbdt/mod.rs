@@ -93,9 +93,10 @@ fn tests_no_carry() -> bool {
     false
 }
 
-/// Leaves with at least this many rows are partitioned in parallel.
+/// Leaves with at least this many rows are partitioned, and their rows and gradients
+/// gathered, in parallel.
 const PAR_PARTITION_MIN: usize = 1 << 15;
-/// Rows per parallel partition task.
+/// Rows per parallel partition or gather task.
 const PART_CHUNK: usize = 1 << 13;
 
 /// Sum of `v` in four interleaved lanes combined in a fixed order: deterministic, and not
@@ -203,42 +204,31 @@ impl Workspace {
         begin + n_left
     }
 
-    /// [`Workspace::hist`] of the root without bagging, where `pos` is the identity: the
-    /// rows and gradients are already in leaf order, nothing to gather.
-    fn hist_all(&mut self, cols: &[&[u8]]) -> (Hist, f64, f64) {
-        debug_assert!(self.pos.iter().enumerate().all(|(k, &i)| k == i as usize));
-        let sg = sum4(&self.g);
-        let sh = if self.unit_hess {
-            self.g.len() as f64
-        } else {
-            sum4(&self.h)
-        };
-        let mut out = self.pool.pop().unwrap_or_else(|| Hist(Vec::new()));
-        hist::build_into(&mut out, cols, &self.rows, &self.g, &self.h, self.unit_hess);
-        (out, sg, sh)
-    }
-
-    /// Histogram of the rows `begin..end` and their sums (Σg, Σh), summed in leaf order.
+    /// Histogram of the rows `begin..end` and their sums (Σg, Σh), summed in leaf order. The
+    /// whole fit (the root without bagging, where `pos` is the identity) is read in place;
+    /// any other leaf first gathers its row ids and gradients in leaf order.
     fn hist(&mut self, cols: &[&[u8]], begin: usize, end: usize) -> (Hist, f64, f64) {
-        let pos = &self.pos[begin..end];
-        gather(&mut self.ord_i, &self.rows, pos);
-        gather(&mut self.ord_g, &self.g, pos);
-        let sg = sum4(&self.ord_g);
-        let sh = if self.unit_hess {
-            pos.len() as f64
+        let whole = end - begin == self.rows.len();
+        let (ids, g, h) = if whole {
+            debug_assert!(self.pos.iter().enumerate().all(|(k, &i)| k == i as usize));
+            (&self.rows, &self.g, &self.h)
         } else {
-            gather(&mut self.ord_h, &self.h, pos);
-            sum4(&self.ord_h)
+            let pos = &self.pos[begin..end];
+            gather(&mut self.ord_i, &self.rows, pos);
+            gather(&mut self.ord_g, &self.g, pos);
+            if !self.unit_hess {
+                gather(&mut self.ord_h, &self.h, pos);
+            }
+            (&self.ord_i, &self.ord_g, &self.ord_h)
+        };
+        let sg = sum4(g);
+        let sh = if self.unit_hess {
+            (end - begin) as f64
+        } else {
+            sum4(h)
         };
         let mut out = self.pool.pop().unwrap_or_else(|| Hist(Vec::new()));
-        hist::build_into(
-            &mut out,
-            cols,
-            &self.ord_i,
-            &self.ord_g,
-            &self.ord_h,
-            self.unit_hess,
-        );
+        hist::build_into(&mut out, cols, ids, g, h, self.unit_hess);
         (out, sg, sh)
     }
 }
@@ -421,7 +411,6 @@ fn grow(
             let sg = sum4(&ws.g);
             (h, sg, n as f64)
         }
-        None if n == ws.rows.len() => ws.hist_all(cols),
         None => ws.hist(cols, 0, n),
     };
     let root_copy = ws.carry_root.then(|| {

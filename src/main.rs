@@ -125,6 +125,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             start_logging(&cfg)?;
             let (id, key) = runtime()?.block_on(fox::cli::issue_license(
                 &cfg.settings,
+                &cfg.environment,
                 email,
                 tier,
                 *days,

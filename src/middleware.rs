@@ -50,7 +50,13 @@ pub async fn track_request(mut req: Request, next: Next) -> Response {
     let status = res.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     span.in_scope(|| {
-        tracing::info!(target: "fox::http", method = %method, route = %route, status, latency_ms, "request finished");
+        // Refusals by rate limits are counted and logged in aggregate (rate_limit::report_refusals);
+        // one line each would let a flood write the disk full.
+        if status == 429 {
+            tracing::debug!(target: "fox::http", method = %method, route = %route, status, latency_ms, "request finished");
+        } else {
+            tracing::info!(target: "fox::http", method = %method, route = %route, status, latency_ms, "request finished");
+        }
     });
     res.headers_mut().insert(REQUEST_ID, header_value);
     res
@@ -93,6 +99,19 @@ pub async fn render_error_pages(
     let message = marked
         .map(|m| m.message)
         .unwrap_or_else(|| default_message(status).to_string());
+    if path.starts_with("/api/") {
+        // API clients get the API's JSON error format for every status, framework
+        // rejections (body limit, method, timeout) included.
+        let (mut parts, _) = res.into_parts();
+        let api = crate::routes::api::ApiError::from_status(status, message);
+        let body = api.into_response();
+        parts.headers.remove(header::CONTENT_LENGTH);
+        parts.headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        return Response::from_parts(parts, body.into_body());
+    }
     let (mut parts, _) = res.into_parts();
     let heading = status.canonical_reason().unwrap_or("Error").to_string();
     let page = pages::ErrorPage {
@@ -132,4 +151,20 @@ fn default_message(status: StatusCode) -> &'static str {
 pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("handler panicked");
     StatusCode::INTERNAL_SERVER_ERROR.into_response()
+}
+
+/// While the server drains before shutting down, every response asks the client to close its
+/// connection, so kept-alive connections end cleanly after their current request instead of
+/// being cut when the listener closes.
+pub async fn close_when_draining(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let mut res = next.run(req).await;
+    if state.draining.load(std::sync::atomic::Ordering::Relaxed) {
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    res
 }

@@ -2,13 +2,16 @@
 
 use crate::config::LoadedConfig;
 use crate::email::{Mailer, outbox};
-use crate::middleware::{panic_response, record_route, render_error_pages, track_request};
+use crate::middleware::{
+    close_when_draining, panic_response, record_route, render_error_pages, track_request,
+};
 use crate::routes::{
     self, Prerendered, api, checkout, health, request_access, static_files, webhooks,
 };
 use crate::security::csrf::Csrf;
 use crate::security::headers::security_headers;
-use crate::security::rate_limit::RateLimiter;
+use crate::security::rate_limit::Limiters;
+use crate::security::{TrustedProxies, local_keys};
 use crate::state::{AppState, Inner};
 use anyhow::Context;
 use axum::Router;
@@ -19,6 +22,7 @@ use rand::RngCore;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
@@ -105,7 +109,9 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     }
     // Login sessions live in PostgreSQL; the cookie only carries a random session id.
     let sessions = SessionManagerLayer::new(PostgresStore::new(state.db.clone()))
-        .with_name("fox_session")
+        .with_name(crate::security::csrf::session_cookie_name(
+            state.environment.is_production(),
+        ))
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.environment.is_production())
@@ -113,6 +119,10 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             state.settings.security.session_idle_minutes as i64,
         )));
     app.layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            close_when_draining,
+        ))
         .layer(axum::middleware::from_fn(track_request))
         .with_state(state)
 }
@@ -122,6 +132,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     pub state: AppState,
+    drain: Duration,
     grace: Duration,
 }
 
@@ -144,8 +155,8 @@ impl Application {
         );
         let site = crate::site::Site::load(&settings)?;
         let mailer = Arc::new(Mailer::from_settings(&settings.email)?);
-        let key = match &settings.security.session_key {
-            Some(k) => k.expose().as_bytes().to_vec(),
+        let key = match local_keys::session_key(&settings, &config.environment)? {
+            Some(k) => k,
             None => {
                 tracing::warn!(
                     "security.session_key is not set; using a random key (forms break across restarts)"
@@ -174,16 +185,18 @@ impl Application {
             .await
             .with_context(|| format!("binding {addr}"))?;
         let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
-        let signer = crate::license::Signer::new(match &settings.license.signing_key {
-            Some(k) => crate::license::SigningKey::from_base64(k.expose())
-                .context("license.signing_key")?,
-            None => {
-                tracing::warn!(
-                    "license.signing_key is not set; using a random key (issued keys stop verifying after a restart)"
-                );
-                crate::license::SigningKey::generate()
-            }
-        });
+        let drain = Duration::from_secs(settings.server.shutdown_drain_secs);
+        let signer = crate::license::Signer::new(
+            match local_keys::license_signing_key(&settings, &config.environment)? {
+                Some(k) => k,
+                None => {
+                    tracing::warn!(
+                        "license.signing_key is not set; using a random key (issued keys stop verifying after a restart)"
+                    );
+                    crate::license::SigningKey::generate()
+                }
+            },
+        );
         let stripe = crate::commerce::stripe_api::client(&settings.stripe)?;
         let pages = Prerendered::build(&site, &settings, &signer.public_key().to_base64())
             .context("rendering the site's pages")?;
@@ -195,13 +208,17 @@ impl Application {
             db.clone(),
             license_cache.clone(),
         ));
+        let limits = Arc::new(Limiters::new(&settings.rate_limit));
+        tokio::spawn(crate::security::rate_limit::report_refusals(
+            limits.clone(),
+            Duration::from_secs(60),
+        ));
         let state = AppState::new(Inner {
             license_cache,
             db,
-            lead_limiter: RateLimiter::new(settings.rate_limit.leads),
-            login_limiter: RateLimiter::new(settings.rate_limit.login),
-            license_ip_limiter: RateLimiter::new(settings.rate_limit.license_api_per_ip),
-            license_key_limiter: RateLimiter::new(settings.rate_limit.license_api_per_key),
+            limits: limits.clone(),
+            trusted_proxies: TrustedProxies::new(&settings.server.trusted_proxies),
+            draining: AtomicBool::new(false),
             signer,
             stripe,
             csrf: Csrf::new(&key, production),
@@ -216,6 +233,7 @@ impl Application {
             listener,
             router: router(state.clone()),
             state,
+            drain,
             grace,
         })
     }
@@ -224,16 +242,29 @@ impl Application {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
     }
 
-    /// Serves until `shutdown` completes, then lets in-flight requests finish within the
-    /// configured grace period.
+    /// Serves until `shutdown` completes; then drains (`/readyz` answers 503 and responses
+    /// close their connections, while everything is still served) for the drain delay, stops
+    /// accepting connections and lets in-flight requests finish within the grace period.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let grace = self.grace;
+        let drain = self.drain;
+        let state = self.state.clone();
         let signal = async move {
             shutdown.await;
+            state
+                .draining
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            if !drain.is_zero() {
+                tracing::info!(
+                    drain_secs = drain.as_secs(),
+                    "shutting down: not ready any more, still serving"
+                );
+                tokio::time::sleep(drain).await;
+            }
             tracing::info!(
                 grace_secs = grace.as_secs(),
                 "shutting down: draining in-flight requests"

@@ -4,11 +4,13 @@ use crate::config::{Environment, Settings};
 use crate::email::Mailer;
 use crate::license::Signer;
 use crate::routes::Prerendered;
+use crate::security::TrustedProxies;
 use crate::security::csrf::Csrf;
-use crate::security::rate_limit::RateLimiter;
+use crate::security::rate_limit::Limiters;
 use crate::site::Site;
 use sqlx::PgPool;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use tokio::sync::Notify;
 
 /// Cheap to clone: everything is behind one `Arc`.
@@ -24,12 +26,12 @@ pub struct Inner {
     pub pages: Prerendered,
     pub csrf: Csrf,
     pub mailer: Arc<Mailer>,
-    pub lead_limiter: RateLimiter,
-    /// Login and password-reset attempts.
-    pub login_limiter: RateLimiter,
-    /// License API calls per client address and per key.
-    pub license_ip_limiter: RateLimiter,
-    pub license_key_limiter: RateLimiter,
+    /// Every rate limiter (leads, sign-ins, the license API).
+    pub limits: Arc<Limiters>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: TrustedProxies,
+    /// Set on SIGTERM: `/readyz` answers 503 and responses close their connections.
+    pub draining: AtomicBool,
     /// Issues and verifies license keys.
     pub signer: Signer,
     /// License lookups for the validation API, dropped on every license change.

@@ -4,8 +4,7 @@
 
 mod common;
 
-use base64::Engine;
-use common::{TestApp, extract_value, spawn_app, spawn_app_with};
+use common::{TestApp, extract_value, link_to, mail_text, spawn_app, spawn_app_with};
 use fox::commerce::issue::{self, Issued, Origin, Request};
 use fox::db::{self, audit::Actor};
 use fox::domain::EmailAddress;
@@ -108,63 +107,6 @@ fn location(res: &reqwest::Response) -> String {
         .get("location")
         .map(|v| v.to_str().unwrap().to_string())
         .unwrap_or_default()
-}
-
-/// The text of every MIME part of a message, with transfer encodings undone.
-fn mail_text(raw: &str) -> String {
-    let raw = raw.replace("\r\n", "\n");
-    let mut out = String::new();
-    let mut rest = raw.as_str();
-    const H: &str = "Content-Transfer-Encoding: ";
-    while let Some(i) = rest.find(H) {
-        let after = &rest[i + H.len()..];
-        let enc = after[..after.find('\n').unwrap()].trim().to_string();
-        let body_all = &after[after.find("\n\n").map_or(after.len(), |j| j + 2)..];
-        let end = body_all.find("\n--").unwrap_or(body_all.len());
-        let body = &body_all[..end];
-        out += &match enc.as_str() {
-            "base64" => String::from_utf8(
-                base64::engine::general_purpose::STANDARD
-                    .decode(body.replace('\n', ""))
-                    .unwrap(),
-            )
-            .unwrap(),
-            "quoted-printable" => quoted_printable(body),
-            _ => body.to_string(),
-        };
-        out.push('\n');
-        rest = &body_all[end..];
-    }
-    if out.is_empty() { raw } else { out }
-}
-
-fn quoted_printable(s: &str) -> String {
-    let s = s.replace("=\n", "");
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        let hex = (b[i] == b'=' && i + 2 < b.len())
-            .then(|| std::str::from_utf8(&b[i + 1..i + 3]).ok())
-            .flatten();
-        if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-            out.push(v);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).unwrap()
-}
-
-/// The path and query of the first link to `path` in `text` (links carry the public URL).
-fn link_to(text: &str, path: &str) -> Option<String> {
-    let at = text.find(&format!("{path}?token="))?;
-    let end = text[at..]
-        .find(|c: char| !(c.is_ascii_alphanumeric() || "-_/?=.".contains(c)))
-        .map_or(text.len(), |e| at + e);
-    Some(text[at..end].to_string())
 }
 
 /// Every license key (`FOX1-…`) in `text`.
@@ -362,42 +304,55 @@ async fn login_goes_back_to_the_page_that_asked_for_it() {
     assert_eq!(location(&res), "/account?notice=key-sent");
 }
 
+/// Sign-in through a trusted proxy (the test client), claiming the client address `ip`.
+async fn login_from(
+    app: &TestApp,
+    csrf: &str,
+    ip: &str,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    app.client
+        .post(app.url("/account/login"))
+        .header("x-forwarded-for", ip)
+        .form(&[
+            ("csrf_token", csrf),
+            ("email", email),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
-async fn login_is_rate_limited_per_address_and_per_email() {
+async fn failed_logins_are_limited_per_address_and_per_address_and_account() {
     let app = spawn_app_with(|s| {
         s.rate_limit.login.max_requests = 3;
         s.rate_limit.login.window_secs = 600;
-        s.server.trust_forwarded_for = true;
+        s.rate_limit.login_per_ip.max_requests = 5;
+        s.rate_limit.login_per_ip.window_secs = 600;
+        s.server.trusted_proxies = vec!["127.0.0.1/32".into()];
     })
     .await;
     customer(&app, "ada@analytical.example").await;
     let html = app.get("/account/login").await.text().await.unwrap();
     let csrf = extract_value(&html, "csrf_token").unwrap();
-    let attempt = |ip: &'static str, email: &'static str| {
-        let csrf = csrf.clone();
-        let app = &app;
-        async move {
-            app.client
-                .post(app.url("/account/login"))
-                .header("x-forwarded-for", ip)
-                .form(&[
-                    ("csrf_token", csrf.as_str()),
-                    ("email", email),
-                    ("password", "wrong password here"),
-                ])
-                .send()
-                .await
-                .unwrap()
-        }
-    };
-    // Per address: three different accounts from one address, then refused.
-    for email in ["a@x.example", "b@x.example", "c@x.example"] {
-        assert_eq!(
-            attempt("203.0.113.1", email).await.status(),
-            StatusCode::UNAUTHORIZED
-        );
+    let wrong = "wrong password here";
+
+    // Per (address, account): three failures, then that address is refused for that account…
+    for _ in 0..3 {
+        let res = login_from(&app, &csrf, "203.0.113.1", "ada@analytical.example", wrong).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     }
-    let res = attempt("203.0.113.1", "d@x.example").await;
+    let res = login_from(
+        &app,
+        &csrf,
+        "203.0.113.1",
+        "ada@analytical.example",
+        PASSWORD,
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     let retry: u64 = res.headers()["retry-after"]
         .to_str()
@@ -405,29 +360,116 @@ async fn login_is_rate_limited_per_address_and_per_email() {
         .parse()
         .unwrap();
     assert!((1..=600).contains(&retry));
+    // …but not for other accounts, until the address's own limit (5 failures) is used up.
+    for email in ["a@x.example", "b@x.example"] {
+        let res = login_from(&app, &csrf, "203.0.113.1", email, wrong).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = login_from(&app, &csrf, "203.0.113.1", "c@x.example", wrong).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
 
-    // Per account: one account from three addresses, then refused even with the right password.
-    for ip in ["198.51.100.1", "198.51.100.2", "198.51.100.3"] {
-        assert_eq!(
-            attempt(ip, "ada@analytical.example").await.status(),
-            StatusCode::UNAUTHORIZED
+    // The account's owner, from their own address, is not locked out.
+    let res = login_from(
+        &app,
+        &csrf,
+        "198.51.100.4",
+        "ada@analytical.example",
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "the owner signs in");
+
+    // A client reaching the server directly cannot pick its address with the header.
+    let direct = spawn_app_with(|s| {
+        s.rate_limit.login_per_ip.max_requests = 3;
+    })
+    .await;
+    let html = direct.get("/account/login").await.text().await.unwrap();
+    let csrf = extract_value(&html, "csrf_token").unwrap();
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let ip = format!("192.0.2.{i}");
+        let email = format!("user{i}@x.example");
+        statuses.push(
+            login_from(&direct, &csrf, &ip, &email, wrong)
+                .await
+                .status(),
         );
     }
-    let res = app
-        .client
-        .post(app.url("/account/login"))
-        .header("x-forwarded-for", "198.51.100.4")
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("email", "ada@analytical.example"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(res.headers().contains_key("retry-after"));
-    assert_eq!(app.get("/account").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(statuses[3], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
+}
+
+#[tokio::test]
+async fn successful_logins_are_never_counted() {
+    let app = spawn_app_with(|s| {
+        s.rate_limit.login.max_requests = 3;
+        s.rate_limit.login_per_ip.max_requests = 3;
+    })
+    .await;
+    customer(&app, "ada@analytical.example").await;
+    for i in 0..12 {
+        let client = common::client();
+        let html = client
+            .get(app.url("/account/login"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = extract_value(&html, "csrf_token").unwrap();
+        let res = client
+            .post(app.url("/account/login"))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("email", "ada@analytical.example"),
+                ("password", PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "sign-in {}", i + 1);
+    }
+}
+
+#[tokio::test]
+async fn failures_from_many_addresses_slow_an_account_down_but_never_lock_its_owner_out() {
+    let app = spawn_app_with(|s| {
+        s.rate_limit.login_per_account.max_requests = 10;
+        s.server.trusted_proxies = vec!["127.0.0.1/32".into()];
+    })
+    .await;
+    customer(&app, "ada@analytical.example").await;
+    let html = app.get("/account/login").await.text().await.unwrap();
+    let csrf = extract_value(&html, "csrf_token").unwrap();
+    // Ten bad attempts from one address (that address is then refused for this account)…
+    for _ in 0..10 {
+        let res = login_from(
+            &app,
+            &csrf,
+            "203.0.113.7",
+            "ada@analytical.example",
+            "nope nope nope",
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    // …then the correct password from another address signs in, slowed down.
+    let started = std::time::Instant::now();
+    let res = login_from(
+        &app,
+        &csrf,
+        "198.51.100.9",
+        "ada@analytical.example",
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/account");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(900),
+        "an account under attack is slowed down"
+    );
 }
 
 #[tokio::test]
@@ -1154,4 +1196,69 @@ async fn password_reset_requests_are_rate_limited() {
             .status(),
         StatusCode::SEE_OTHER
     );
+}
+
+/// The value of cookie `name` set by `res`.
+fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix(&format!("{name}=")))
+        .map(|c| c.split(';').next().unwrap_or("").to_string())
+}
+
+#[tokio::test]
+async fn a_planted_csrf_cookie_and_its_token_do_not_work_in_a_victims_session() {
+    let app = spawn_app().await;
+    customer(&app, "ada@analytical.example").await;
+
+    // The attacker's own visit gives a CSRF cookie and a valid form token for it.
+    let attacker = common::client();
+    let page = attacker
+        .get(app.url("/account/login"))
+        .send()
+        .await
+        .unwrap();
+    let planted = set_cookie(&page, "fox_csrf").expect("a CSRF cookie");
+    let attackers_token = extract_value(&page.text().await.unwrap(), "csrf_token").unwrap();
+
+    // The victim signs in; the attacker manages to plant its cookie in the victim's browser.
+    let victim = common::client();
+    let res = login_with(&app, &victim, "ada@analytical.example", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let session = set_cookie(&res, "fox_session").expect("a session cookie");
+    let cookies = format!("fox_session={session}; fox_csrf={planted}");
+    let raw = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let post = |token: String| {
+        raw.post(app.url("/account/logout"))
+            .header("cookie", cookies.clone())
+            .form(&[("csrf_token", token)])
+            .send()
+    };
+    let res = post(attackers_token).await.unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::FORBIDDEN,
+        "the forged form is refused"
+    );
+    let still_in = raw
+        .get(app.url("/account"))
+        .header("cookie", cookies.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        still_in.status(),
+        StatusCode::OK,
+        "the victim is still signed in"
+    );
+
+    // The token the site itself puts in the victim's pages works.
+    let own = extract_value(&still_in.text().await.unwrap(), "csrf_token").unwrap();
+    let res = post(own).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
 }

@@ -250,3 +250,136 @@ async fn success_page_and_webhook_together_issue_one_license() {
         1
     );
 }
+
+/// An account as `fox license issue` makes it: a license, no password yet, the key email
+/// with the owner's set-password link. Returns that link.
+async fn passwordless_account(app: &TestApp, email: &str) -> String {
+    fox::cli::issue_license(
+        &app.settings,
+        &fox::config::Environment::local(),
+        email,
+        "researcher",
+        None,
+        "",
+        "",
+    )
+    .await
+    .unwrap();
+    let mail = mail_text(&app.wait_for_emails(1).await[0]);
+    link_to(&mail, "/account/set-password").expect("the owner's set-password link")
+}
+
+/// Sets a password through a set-password link; the response status.
+async fn set_password(app: &TestApp, client: &reqwest::Client, link: &str) -> u16 {
+    let html = client
+        .get(app.url(link))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (Some(csrf), Some(token)) = (
+        extract_value(&html, "csrf_token"),
+        extract_value(&html, "token"),
+    ) else {
+        return 410;
+    };
+    let pw = "correct horse battery staple";
+    client
+        .post(app.url("/account/set-password"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("token", token.as_str()),
+            ("password", pw),
+            ("password_confirm", pw),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// What a buyer's browser must not see for someone else's account.
+fn assert_no_secrets(html: &str) {
+    assert!(!html.contains("FOX1-"), "no license key on the page");
+    assert!(
+        !html.contains("set-password"),
+        "no set-password link on the page"
+    );
+}
+
+#[tokio::test]
+async fn buying_with_an_existing_accounts_email_shows_neither_key_nor_link_success_page_first() {
+    let (app, fake) = spawn_app_with_stripe(|_| {}).await;
+    let owners_link = passwordless_account(&app, "one@cust.example").await;
+
+    // The attacker pays, typing the victim's address at Stripe.
+    let id = paid_session(&app, &fake, "One@Cust.example").await;
+    let res = app.get(&format!("/checkout/success?session_id={id}")).await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert_no_secrets(&html);
+    assert!(
+        html.contains("One@Cust.example") && html.contains("We sent your license key"),
+        "the page says where the key went"
+    );
+    assert_eq!(app.count("SELECT count(*) FROM licenses").await, 2);
+    // The key and a sign-in link went to the mailbox, and the owner's earlier link still works.
+    let mails = app.wait_for_emails(2).await;
+    assert!(mails.iter().all(|m| m.contains("one@cust.example")));
+    assert_eq!(
+        set_password(&app, &common::client(), &owners_link).await,
+        303
+    );
+}
+
+#[tokio::test]
+async fn buying_with_an_existing_accounts_email_shows_neither_key_nor_link_webhook_first() {
+    let (app, fake) = spawn_app_with_stripe(|_| {}).await;
+    let owners_link = passwordless_account(&app, "one@cust.example").await;
+    let id = paid_session(&app, &fake, "one@cust.example").await;
+    let body = fake_stripe::event(
+        "evt_takeover_1",
+        "checkout.session.completed",
+        1_764_460_900,
+        fake.session(&id),
+    );
+    assert_eq!(app.deliver_now(&body).await.status(), 200);
+    let html = app
+        .get(&format!("/checkout/success?session_id={id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_no_secrets(&html);
+    assert_eq!(app.count("SELECT count(*) FROM licenses").await, 2);
+    assert_eq!(
+        set_password(&app, &common::client(), &owners_link).await,
+        303
+    );
+}
+
+#[tokio::test]
+async fn an_account_created_by_an_earlier_checkout_gets_no_link_on_a_second_purchase() {
+    let (app, fake) = spawn_app_with_stripe(|_| {}).await;
+    // The first purchase creates the account: its buyer sees the key and the link.
+    let first = paid_session(&app, &fake, "buyer@fund.example").await;
+    let html = app
+        .get(&format!("/checkout/success?session_id={first}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("FOX1-") && html.contains("/account/set-password?token="));
+    // Someone else buys with the same address before the owner set a password.
+    let second = paid_session(&app, &fake, "buyer@fund.example").await;
+    let html = app
+        .get(&format!("/checkout/success?session_id={second}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_no_secrets(&html);
+}

@@ -197,9 +197,17 @@ async fn license_issue_list_and_revoke() {
         c
     };
 
-    // Without a signing key, nothing unverifiable is issued.
+    // Outside local development, without a signing key nothing unverifiable is issued.
+    let staging_dir = std::env::temp_dir().join(format!("fox-config-{db}"));
+    std::fs::create_dir_all(&staging_dir).unwrap();
+    std::fs::copy("config/base.yaml", staging_dir.join("base.yaml")).unwrap();
+    std::fs::write(staging_dir.join("staging.yaml"), "{}\n").unwrap();
+    let mut staging = fox(&db);
+    staging
+        .env("FOX_ENV", "staging")
+        .env("FOX_CONFIG_DIR", &staging_dir);
     let o = run(
-        fox(&db),
+        staging,
         &[
             "license",
             "issue",
@@ -212,6 +220,7 @@ async fn license_issue_list_and_revoke() {
     );
     assert!(!o.status.success());
     assert!(text(&o).1.contains("fox license keygen"));
+
     // An unknown tier lists the known ones.
     let o = run(
         with_key(),
@@ -345,4 +354,49 @@ async fn license_issue_list_and_revoke() {
         assert!(!o.status.success());
         assert!(text(&o).1.contains(needle), "{arg}: {}", text(&o).1);
     }
+}
+
+#[tokio::test]
+async fn local_development_signs_with_one_generated_key_across_runs() {
+    let db = fresh_db();
+    // In local development the CLI signs with the generated local key the local server uses
+    // (created once in security.local_keys_dir), so its keys verify after restarts too.
+    let keys = std::env::temp_dir().join(format!("fox-keys-{db}"));
+    let local = || {
+        let mut c = fox(&db);
+        c.env("FOX__SECURITY__LOCAL_KEYS_DIR", &keys);
+        c
+    };
+    let issue_local = |email: &str| {
+        let o = run(
+            local(),
+            &["license", "issue", "--email", email, "--tier", "desk"],
+            "",
+        );
+        assert!(o.status.success(), "{}", text(&o).1);
+        field(&text(&o).0, "key").to_string()
+    };
+    let first = issue_local("local-one@enterprise.example");
+    let second = issue_local("local-two@enterprise.example");
+    let local_key = fox::license::SigningKey::from_base64(
+        std::fs::read_to_string(keys.join("license-signing.key"))
+            .unwrap()
+            .trim(),
+    )
+    .unwrap()
+    .public_key();
+    assert!(local_key.verify(&first).is_ok() && local_key.verify(&second).is_ok());
+    // The server of the same local setup publishes that key.
+    let app = common::spawn_app_with(|s| {
+        s.security.local_keys_dir = keys.display().to_string();
+        s.license.signing_key = None;
+    })
+    .await;
+    let published: serde_json::Value = app
+        .get("/.well-known/fox-license-key")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(published["public_key"], local_key.to_base64());
 }

@@ -238,7 +238,9 @@ fn example_templates_validate() {
     );
     assert!(prod.is_ok(), "{}", prod.unwrap_err());
     let s = prod.unwrap().settings;
-    assert!(s.server.trust_forwarded_for && s.server.public_url.starts_with("https://"));
+    assert!(
+        s.server.trusted_proxies == ["10.0.0.0/8"] && s.server.public_url.starts_with("https://")
+    );
 
     // Without the secrets from the environment, production must not start.
     let bare = config::load_layers(

@@ -29,6 +29,7 @@ async fn a_full_request_cycle_logs_no_secrets_or_personal_data() {
         s.stripe.secret_key = Some(Secret::new(STRIPE_KEY));
         s.stripe.webhook_secret = Some(Secret::new("whsec_secret_value_123"));
         s.database.password = Some(Secret::new(DB_PASSWORD));
+        s.rate_limit.license_api_per_ip.max_requests = 5;
     })
     .await;
 
@@ -93,6 +94,20 @@ async fn a_full_request_cycle_logs_no_secrets_or_personal_data() {
     assert_eq!(res.status(), 200);
     app.wait_for_emails(2).await;
 
+    // A flood of random keys from one address: 4 more answered, 36 refused. Refusals are
+    // counted and logged as one aggregate line, and their request lines drop to debug.
+    for i in 0..40 {
+        let res = app
+            .client
+            .post(app.url("/api/v1/licenses/validate"))
+            .json(&serde_json::json!({"key": format!("FOX1-random{i}.sig")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), if i < 4 { 200 } else { 429 });
+    }
+    fox::security::rate_limit::log_refusals(&app.state.limits, std::time::Duration::from_secs(60));
+
     let logs = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
     // The capture is real: the request was logged, with its id, as one JSON object per line.
     let finished: Vec<serde_json::Value> = logs
@@ -117,6 +132,32 @@ async fn a_full_request_cycle_logs_no_secrets_or_personal_data() {
         logs.contains("\"msg\":\"lead stored\""),
         "the lead event is there"
     );
+    let refused: Vec<&serde_json::Value> = finished.iter().filter(|v| v["status"] == 429).collect();
+    assert_eq!(refused.len(), 36);
+    assert!(
+        refused.iter().all(|v| v["level"] == "debug"),
+        "429s at debug"
+    );
+    let events: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let warnings = events
+        .iter()
+        .filter(|v| {
+            v["level"] == "warn"
+                && v["msg"] != "requests refused by rate limits"
+                && v["msg"].as_str().is_some_and(|m| m.contains("limit"))
+        })
+        .count();
+    assert_eq!(warnings, 0, "no warning per refusal");
+    let aggregate: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|v| v["msg"] == "requests refused by rate limits")
+        .collect();
+    assert_eq!(aggregate.len(), 1, "one aggregate line");
+    assert_eq!(aggregate[0]["limiter"], "license_api_per_ip");
+    assert_eq!(aggregate[0]["refused"], 36);
 
     for needle in [
         SMTP_PASSWORD,

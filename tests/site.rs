@@ -386,3 +386,182 @@ async fn a_panicking_handler_gives_the_site_500_page_and_the_server_lives_on() {
         200
     );
 }
+
+#[tokio::test]
+async fn on_shutdown_readyz_turns_503_while_requests_are_still_served_then_in_flight_ones_finish() {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (app, server) = spawn_app_until(
+        |s| {
+            s.server.shutdown_drain_secs = 2;
+            s.server.shutdown_grace_secs = 10;
+        },
+        async {
+            let _ = stopped.await;
+        },
+    )
+    .await;
+    assert_eq!(app.get("/readyz").await.status(), 200);
+
+    // Thirty sign-ins in flight (argon2 keeps each busy) as the shutdown begins.
+    let token = {
+        let html = app.get("/account/login").await.text().await.unwrap();
+        extract_value(&html, "csrf_token").unwrap()
+    };
+    let mut in_flight = tokio::task::JoinSet::new();
+    for i in 0..30 {
+        let client = app.client.clone();
+        let url = app.url("/account/login");
+        let token = token.clone();
+        in_flight.spawn(async move {
+            client
+                .post(url)
+                .form(&[
+                    ("csrf_token", token.as_str()),
+                    ("email", &format!("user{i}@example.com")),
+                    ("password", "not the password at all"),
+                ])
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        });
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    stop.send(()).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    // Draining: not ready, but still serving, and asking clients to reconnect elsewhere.
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), 503);
+    let page = app.get("/pricing").await;
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["connection"], "close");
+
+    let mut statuses = Vec::new();
+    while let Some(r) = in_flight.join_next().await {
+        statuses.push(r.unwrap().expect("no request was cut off"));
+    }
+    assert_eq!(statuses.len(), 30);
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
+
+    // After the drain delay the server stops on its own.
+    tokio::time::timeout(std::time::Duration::from_secs(15), server)
+        .await
+        .expect("the server stopped")
+        .unwrap()
+        .unwrap();
+    assert!(app.client.get(app.url("/healthz")).send().await.is_err());
+}
+
+/// A TCP forwarder to the local PostgreSQL that starts listening only after `delay`.
+async fn late_postgres(delay: std::time::Duration) -> u16 {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
+        loop {
+            let (mut inbound, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let mut pg = tokio::net::TcpStream::connect("127.0.0.1:5432")
+                    .await
+                    .unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut pg).await;
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn start_up_waits_for_a_database_that_comes_up_late() {
+    let port = late_postgres(std::time::Duration::from_millis(1500)).await;
+    let app = spawn_app_with(|s| {
+        s.database.port = port;
+        s.database.connect_retry_secs = 30;
+    })
+    .await;
+    assert_eq!(app.get("/readyz").await.status(), 200);
+}
+
+#[tokio::test]
+async fn start_up_gives_up_after_the_retry_time_with_a_clear_error() {
+    let port = late_postgres(std::time::Duration::from_secs(3600)).await;
+    let settings = test_settings(|s| {
+        s.database.port = port;
+        s.database.connect_retry_secs = 1;
+    });
+    let err = fox::startup::Application::build(fox::config::LoadedConfig {
+        settings,
+        environment: fox::config::Environment::local(),
+        sources: vec![],
+    })
+    .await
+    .err()
+    .expect("no database, no server");
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains(&format!("cannot reach PostgreSQL at 127.0.0.1:{port}"))
+            && msg.contains("connect_retry_secs"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn api_errors_are_json_for_every_status() {
+    let app = spawn_app().await;
+    let big = "x".repeat(2 * 1024 * 1024);
+    for (res, status, code) in [
+        (
+            app.client
+                .post(app.url("/api/v1/licenses/validate"))
+                .header("content-type", "application/json")
+                .body(big)
+                .send()
+                .await
+                .unwrap(),
+            413,
+            "payload_too_large",
+        ),
+        (
+            app.get("/api/v1/licenses/validate").await,
+            405,
+            "method_not_allowed",
+        ),
+        (app.get("/api/v1/no-such-thing").await, 404, "not_found"),
+        (
+            app.client
+                .post(app.url("/api/v1/licenses/validate"))
+                .json(&serde_json::json!(["FOX1-abc.def"]))
+                .send()
+                .await
+                .unwrap(),
+            422,
+            "invalid_request",
+        ),
+    ] {
+        assert_eq!(res.status(), status);
+        assert_eq!(
+            res.headers()["content-type"],
+            "application/json",
+            "{status}"
+        );
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], code, "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+    }
+    // The site keeps its HTML pages.
+    let res = app.get("/no-such-page").await;
+    assert!(res.text().await.unwrap().contains("<html"));
+}

@@ -15,6 +15,7 @@ pub fn keygen() -> (String, String) {
 /// `license issue`: returns the license id and its key.
 pub async fn issue_license(
     settings: &config::Settings,
+    env: &config::Environment,
     email: &str,
     tier: &str,
     days: Option<u32>,
@@ -43,14 +44,12 @@ pub async fn issue_license(
     if !(1..=MAX_DAYS).contains(&days) {
         anyhow::bail!("--days: must be from 1 to {MAX_DAYS}, got {days}");
     }
-    let Some(secret) = &settings.license.signing_key else {
+    let Some(key) = crate::security::local_keys::license_signing_key(settings, env)? else {
         anyhow::bail!(
             "license.signing_key is not set: create one with `fox license keygen` and set FOX__LICENSE__SIGNING_KEY (keys signed with a throw-away key would not verify)"
         );
     };
-    let signer = crate::license::Signer::new(
-        crate::license::SigningKey::from_base64(secret.expose()).context("license.signing_key")?,
-    );
+    let signer = crate::license::Signer::new(key);
     let pool = db::migrate(&settings.database).await?;
     let req = Request {
         email: &email,

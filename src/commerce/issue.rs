@@ -41,8 +41,12 @@ pub struct Issued {
     pub user_id: Uuid,
     pub expires_at: OffsetDateTime,
     pub key: String,
-    /// The one-time set-password link, when the account has no password yet.
+    /// The one-time set-password link (in the key email), when the account has no password yet.
     pub set_password_url: Option<String>,
+    /// Whether this issuing created the account and it holds no other license. Only then may
+    /// the buyer's browser see the key and the set-password link: a checkout buyer can type
+    /// any email address, and an existing account belongs to whoever owns that mailbox.
+    pub new_account: bool,
 }
 
 /// The entitlements a tier grants, stored with the license and signed into its key.
@@ -96,7 +100,7 @@ pub async fn issue(
         req.origin.stripe_customer_id,
     )
     .await?;
-    let user = db::customers::upsert_customer_user(conn, &email, customer_id).await?;
+    let (user, created) = db::customers::upsert_customer_user(conn, &email, customer_id).await?;
     let new = NewLicense {
         customer_id,
         tier: &req.tier.id,
@@ -116,6 +120,8 @@ pub async fn issue(
         .await?
         .ok_or(sqlx::Error::RowNotFound)?;
     let key = new_key(conn, signer, &license).await?;
+    let licenses_held = db::licenses::for_customer(conn, customer_id).await?.len();
+    let new_account = created && licenses_held == 1;
 
     let base = settings.server.public_url.trim_end_matches('/');
     let set_password_url = if user.password_hash.is_none() {
@@ -156,5 +162,6 @@ pub async fn issue(
         expires_at: license.expires_at,
         key,
         set_password_url,
+        new_account,
     }))
 }

@@ -56,6 +56,16 @@ pub fn check(s: &Settings, production: bool) -> Vec<Problem> {
             );
         }
     }
+    for (i, proxy) in s.server.trusted_proxies.iter().enumerate() {
+        if crate::security::parse_proxy(proxy).is_none() {
+            push(
+                &format!("server.trusted_proxies[{i}]"),
+                format!(
+                    "expected an IP address or CIDR range such as \"10.0.0.0/8\", got \"{proxy}\""
+                ),
+            );
+        }
+    }
     if tracing_subscriber::EnvFilter::try_new(&s.log.level).is_err() {
         push(
             "log.level",

@@ -67,11 +67,14 @@ pub struct ServerSettings {
     /// Largest accepted request body in bytes.
     #[schemars(range(min = 1024, max = 104857600))]
     pub body_limit_bytes: u64,
-    /// Seconds that in-flight requests get to finish after SIGTERM or Ctrl-C.
+    /// Seconds that in-flight requests get to finish after SIGTERM or Ctrl-C (after the drain delay).
     #[schemars(range(min = 0, max = 600))]
     pub shutdown_grace_secs: u64,
-    /// Take the client address from the last `X-Forwarded-For` hop (only behind a trusted reverse proxy).
-    pub trust_forwarded_for: bool,
+    /// Seconds between SIGTERM and closing the listener: `/readyz` answers 503 and responses ask clients to close their connections, so load balancers stop sending traffic before the server stops accepting it.
+    #[schemars(range(min = 0, max = 300))]
+    pub shutdown_drain_secs: u64,
+    /// Reverse proxies (CIDR ranges such as `10.0.0.0/8` or single addresses) whose `X-Forwarded-For` header is believed. The client address is the right-most address in that header not in this list; requests from anyone else are taken at their socket address and their header is ignored.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for ServerSettings {
@@ -83,7 +86,8 @@ impl Default for ServerSettings {
             request_timeout_secs: 30,
             body_limit_bytes: 256 * 1024,
             shutdown_grace_secs: 10,
-            trust_forwarded_for: false,
+            shutdown_drain_secs: 5,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -111,6 +115,9 @@ pub struct DatabaseSettings {
     pub acquire_timeout_secs: u64,
     /// Require TLS to the database.
     pub require_ssl: bool,
+    /// Seconds to keep retrying (with back-off) at start-up while PostgreSQL is not reachable yet, before giving up.
+    #[schemars(range(min = 0, max = 3600))]
+    pub connect_retry_secs: u64,
 }
 
 impl Default for DatabaseSettings {
@@ -124,6 +131,7 @@ impl Default for DatabaseSettings {
             max_connections: 10,
             acquire_timeout_secs: 5,
             require_ssl: false,
+            connect_retry_secs: 30,
         }
     }
 }
@@ -161,6 +169,8 @@ pub struct SecuritySettings {
     /// Hours for which an emailed set-password or reset link stays usable.
     #[schemars(range(min = 1, max = 720))]
     pub token_ttl_hours: u64,
+    /// `FOX_ENV=local` only: the directory where a session key and a license signing key are generated once and reused when they are not configured, so a restart keeps sessions and issued keys valid. Other environments must configure both.
+    pub local_keys_dir: String,
 }
 
 impl Default for SecuritySettings {
@@ -169,6 +179,7 @@ impl Default for SecuritySettings {
             session_key: None,
             session_idle_minutes: 720,
             token_ttl_hours: 48,
+            local_keys_dir: "var/keys".into(),
         }
     }
 }
@@ -280,8 +291,12 @@ pub struct RateLimitRule {
 pub struct RateLimitSettings {
     /// Request Access submissions per client address.
     pub leads: RateLimitRule,
-    /// Login and password-reset attempts per client address and per account.
+    /// Failed sign-ins per (client address, account); past it that address gets 429 for that account. Successful sign-ins are not counted. Also password-reset requests per client address.
     pub login: RateLimitRule,
+    /// Failed sign-ins per client address, whatever the account.
+    pub login_per_ip: RateLimitRule,
+    /// Failed sign-ins per account from all addresses; past it every sign-in to that account is slowed down (one second per further failure, at most five), never refused, so nobody can lock its owner out. Also the reset emails sent per account (further requests are answered but send nothing).
+    pub login_per_account: RateLimitRule,
     /// License API calls (validate, activate, deactivate) per client address.
     pub license_api_per_ip: RateLimitRule,
     /// License API calls per license key.
@@ -296,6 +311,14 @@ impl Default for RateLimitSettings {
                 window_secs: 3600,
             },
             login: RateLimitRule {
+                max_requests: 10,
+                window_secs: 900,
+            },
+            login_per_ip: RateLimitRule {
+                max_requests: 30,
+                window_secs: 900,
+            },
+            login_per_account: RateLimitRule {
                 max_requests: 10,
                 window_secs: 900,
             },

@@ -40,24 +40,36 @@ pub struct User {
     pub session_epoch: i32,
 }
 
-/// Finds or creates the customer's account (role `customer`); returns it.
+/// Finds or creates the customer's account (role `customer`); returns it, and whether this
+/// call created it (checkout shows a set-password link only for an account it created).
 pub async fn upsert_customer_user(
     conn: &mut PgConnection,
     email: &str,
     customer_id: Uuid,
-) -> sqlx::Result<User> {
-    sqlx::query!(
+) -> sqlx::Result<(User, bool)> {
+    let inserted = sqlx::query_scalar!(
         r#"INSERT INTO users (id, email, role, customer_id) VALUES ($1, $2, 'customer', $3)
-           ON CONFLICT (email) DO UPDATE SET customer_id = COALESCE(users.customer_id, EXCLUDED.customer_id)"#,
+           ON CONFLICT (email) DO NOTHING
+           RETURNING id"#,
         Uuid::now_v7(),
         email,
         customer_id
     )
-    .execute(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await?;
-    user_by_email(conn, email)
+    if inserted.is_none() {
+        sqlx::query!(
+            "UPDATE users SET customer_id = COALESCE(customer_id, $2) WHERE email = $1",
+            email,
+            customer_id
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    let user = user_by_email(conn, email)
         .await?
-        .ok_or(sqlx::Error::RowNotFound)
+        .ok_or(sqlx::Error::RowNotFound)?;
+    Ok((user, inserted.is_some()))
 }
 
 pub async fn user_by_email(conn: &mut PgConnection, email: &str) -> sqlx::Result<Option<User>> {

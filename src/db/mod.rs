@@ -58,12 +58,51 @@ fn url(s: &DatabaseSettings) -> anyhow::Result<secrecy::SecretString> {
     Ok(secrecy::SecretString::from(u.to_string()))
 }
 
+/// Whether an error means "PostgreSQL is not there yet" (not listening, starting up, or in
+/// recovery), worth retrying at start-up, rather than a configuration mistake.
+fn not_up_yet(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => true,
+        // 57P03 cannot_connect_now: the database system is starting up.
+        sqlx::Error::Database(d) => d.code().as_deref() == Some("57P03"),
+        _ => false,
+    }
+}
+
+/// Whether the configured database exists, retrying with back-off for
+/// `connect_retry_secs` while PostgreSQL is not up yet (containers start before their
+/// database).
+async fn database_exists(s: &DatabaseSettings, url: &str) -> anyhow::Result<bool> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(s.connect_retry_secs);
+    let mut wait = Duration::from_millis(250);
+    loop {
+        match Postgres::database_exists(url).await {
+            Ok(b) => return Ok(b),
+            Err(e) if not_up_yet(&e) && tokio::time::Instant::now() + wait < deadline => {
+                tracing::warn!(
+                    host = %s.host,
+                    port = s.port,
+                    retry_in_ms = wait.as_millis() as u64,
+                    error = %e,
+                    "PostgreSQL is not reachable yet; retrying"
+                );
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "cannot reach PostgreSQL at {}:{} (tried for up to {} s; database.connect_retry_secs)",
+                    s.host, s.port, s.connect_retry_secs
+                )));
+            }
+        }
+    }
+}
+
 /// Creates the configured database when it does not exist yet.
 pub async fn ensure_database(s: &DatabaseSettings) -> anyhow::Result<()> {
     let url = url(s)?;
-    let exists = Postgres::database_exists(url.expose_secret())
-        .await
-        .with_context(|| format!("cannot reach PostgreSQL at {}:{}", s.host, s.port))?;
+    let exists = database_exists(s, url.expose_secret()).await?;
     if !exists {
         Postgres::create_database(url.expose_secret())
             .await

@@ -106,6 +106,7 @@ pub async fn show_checkout_success(
             "/checkout/success",
         ),
         outcome: "pending",
+        email: String::new(),
         tier_name: tier_name(facts.tier.as_deref().unwrap_or("")),
         license_id: String::new(),
         expires: String::new(),
@@ -115,11 +116,19 @@ pub async fn show_checkout_success(
     match outcome {
         Outcome::Issued(i) => {
             tracing::info!(license_id = %i.license_id, "license issued from success page");
-            page.outcome = "issued";
             page.license_id = i.license_id.to_string();
             page.expires = i.expires_at.date().to_string();
-            page.key = i.key;
-            page.set_password_url = i.set_password_url.unwrap_or_default();
+            // Stripe lets the buyer type any address: the key and the set-password link reach
+            // this browser only for an account this fulfilment created. An existing account
+            // belongs to whoever reads that mailbox, so they get both by email only.
+            if i.new_account {
+                page.outcome = "issued";
+                page.key = i.key;
+                page.set_password_url = i.set_password_url.unwrap_or_default();
+            } else {
+                page.outcome = "sent";
+                page.email = facts.email.clone().unwrap_or_default();
+            }
         }
         Outcome::AlreadyFulfilled(l) => {
             page.outcome = "active";

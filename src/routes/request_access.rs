@@ -6,16 +6,15 @@ use crate::db;
 use crate::domain::{LeadErrors, LeadInput, TEAM_SIZES};
 use crate::email::messages;
 use crate::error::{AppError, Result};
-use crate::security;
+use crate::security::ClientIp;
 use crate::site::pages::{RequestAccessDonePage, RequestAccessPage, SelectOption};
 use crate::state::AppState;
 use axum::Form;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use std::net::SocketAddr;
 
 #[derive(Deserialize)]
 pub struct Preselect {
@@ -102,7 +101,7 @@ pub async fn show_request_access(
 #[tracing::instrument(skip_all)]
 pub async fn create_lead(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ip: ClientIp,
     headers: HeaderMap,
     form: std::result::Result<Form<LeadInput>, FormRejection>,
 ) -> Result<Response> {
@@ -139,14 +138,7 @@ pub async fn create_lead(
         }
     };
 
-    let ip = security::client_ip(
-        &headers,
-        Some(peer),
-        state.settings.server.trust_forwarded_for,
-    );
-    let key = ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
-    if let Err(retry_after_secs) = state.lead_limiter.check(&key) {
-        tracing::warn!(retry_after_secs, "request access rate limited");
+    if let Err(retry_after_secs) = state.limits.leads.check(&ip.to_string()) {
         return Err(AppError::TooManyRequests { retry_after_secs });
     }
 

@@ -132,8 +132,11 @@ pub struct ErrorPage {
 #[template(path = "checkout_success.html")]
 pub struct CheckoutSuccessPage {
     pub layout: Layout,
-    /// `issued` (key shown now), `active` (fulfilled before: key was emailed) or `pending`.
+    /// `issued` (key shown now, new account), `sent` (issued now for an existing account: key
+    /// and sign-in link only emailed), `active` (fulfilled before: key was emailed) or `pending`.
     pub outcome: &'static str,
+    /// The address the key went to (as typed at checkout), for `sent`.
+    pub email: String,
     pub tier_name: String,
     pub license_id: String,
     pub expires: String,

@@ -43,6 +43,11 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the app after letting the test adjust the settings.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_until(adjust, std::future::pending()).await.0
+}
+
+/// The test settings: a fresh database, a free port, a private mail and keys directory.
+pub fn test_settings(adjust: impl FnOnce(&mut Settings)) -> Settings {
     let mut settings = base_settings();
     let id = uuid::Uuid::new_v4().simple().to_string();
     settings.database.name = format!("fox_test_{id}");
@@ -53,7 +58,21 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         .to_string();
     settings.email.outbox_poll_secs = 1;
     settings.security.session_key = Some(Secret::new(SESSION_KEY));
+    settings.security.local_keys_dir = std::env::temp_dir()
+        .join(format!("fox-keys-{id}"))
+        .display()
+        .to_string();
     adjust(&mut settings);
+    settings
+}
+
+/// Starts the app, serving until `shutdown` completes; the handle ends when the server has
+/// stopped.
+pub async fn spawn_app_until(
+    adjust: impl FnOnce(&mut Settings),
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> (TestApp, tokio::task::JoinHandle<anyhow::Result<()>>) {
+    let settings = test_settings(adjust);
     let mail_dir = PathBuf::from(&settings.email.file_dir);
     let loaded = LoadedConfig {
         settings: settings.clone(),
@@ -66,15 +85,18 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     let db = app.state.db.clone();
     let state = app.state.clone();
-    tokio::spawn(app.run_until(std::future::pending()));
-    TestApp {
-        address,
-        db,
-        mail_dir,
-        client: client(),
-        settings,
-        state,
-    }
+    let handle = tokio::spawn(app.run_until(shutdown));
+    (
+        TestApp {
+            address,
+            db,
+            mail_dir,
+            client: client(),
+            settings,
+            state,
+        },
+        handle,
+    )
 }
 
 impl TestApp {
@@ -236,4 +258,63 @@ impl TestApp {
             .await
             .unwrap()
     }
+}
+
+/// The text of every MIME part of a message, with transfer encodings undone.
+pub fn mail_text(raw: &str) -> String {
+    let raw = raw.replace("\r\n", "\n");
+    let mut out = String::new();
+    let mut rest = raw.as_str();
+    const H: &str = "Content-Transfer-Encoding: ";
+    while let Some(i) = rest.find(H) {
+        let after = &rest[i + H.len()..];
+        let enc = after[..after.find('\n').unwrap()].trim().to_string();
+        let body_all = &after[after.find("\n\n").map_or(after.len(), |j| j + 2)..];
+        let end = body_all.find("\n--").unwrap_or(body_all.len());
+        let body = &body_all[..end];
+        out += &match enc.as_str() {
+            "base64" => String::from_utf8(
+                base64::Engine::decode(
+                    &base64::engine::general_purpose::STANDARD,
+                    body.replace('\n', ""),
+                )
+                .unwrap(),
+            )
+            .unwrap(),
+            "quoted-printable" => quoted_printable(body),
+            _ => body.to_string(),
+        };
+        out.push('\n');
+        rest = &body_all[end..];
+    }
+    if out.is_empty() { raw } else { out }
+}
+
+fn quoted_printable(s: &str) -> String {
+    let s = s.replace("=\n", "");
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let hex = (b[i] == b'=' && i + 2 < b.len())
+            .then(|| std::str::from_utf8(&b[i + 1..i + 3]).ok())
+            .flatten();
+        if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            out.push(v);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// The path and query of the first link to `path` in `text` (links carry the public URL).
+pub fn link_to(text: &str, path: &str) -> Option<String> {
+    let at = text.find(&format!("{path}?token="))?;
+    let end = text[at..]
+        .find(|c: char| !(c.is_ascii_alphanumeric() || "-_/?=.".contains(c)))
+        .map_or(text.len(), |e| at + e);
+    Some(text[at..end].to_string())
 }

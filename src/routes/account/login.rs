@@ -1,5 +1,6 @@
-//! Logging in and out. Every failure gets the same message, and attempts are rate limited
-//! per client address and per email address.
+//! Logging in and out. Every failure gets the same message. Failed attempts are limited per
+//! client address and per (address, account); an account failed from many addresses is
+//! slowed down, never locked.
 
 use super::home_of;
 use super::pages::LoginPage;
@@ -8,15 +9,14 @@ use crate::auth::guard::{MaybeUser, safe_next, see_other};
 use crate::auth::{password, session};
 use crate::db;
 use crate::error::{AppError, Result};
-use crate::security;
+use crate::security::ClientIp;
 use crate::state::AppState;
 use axum::Form;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
-use std::net::SocketAddr;
 use tower_sessions::Session;
 
 /// The one message for a wrong email, a wrong password, or an account without a password.
@@ -68,29 +68,59 @@ fn login_page(
     forms::render_with(&page, token, status)
 }
 
-/// Counts one attempt for `kind` against the client address and the email; 429 when either is over.
-pub(super) fn limit_attempts(
-    state: &AppState,
-    headers: &HeaderMap,
-    peer: SocketAddr,
-    kind: &str,
-    email: &str,
-) -> Result<()> {
-    let ip = security::client_ip(
-        headers,
-        Some(peer),
-        state.settings.server.trust_forwarded_for,
-    )
-    .map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
-    let by_ip = state.login_limiter.check(&format!("{kind}:ip:{ip}"));
-    let by_email = state.login_limiter.check(&format!("{kind}:email:{email}"));
-    let wait = [by_ip, by_email].into_iter().filter_map(|r| r.err()).max();
-    match wait {
-        Some(retry_after_secs) => {
-            tracing::warn!(kind, retry_after_secs, "attempts rate limited");
-            Err(AppError::TooManyRequests { retry_after_secs })
+/// The sign-in limits of one attempt: which counters a failure adds to.
+pub(super) struct Attempt {
+    ip: String,
+    pair: String,
+    account: String,
+}
+
+impl Attempt {
+    fn new(ip: ClientIp, email: &str) -> Self {
+        Self {
+            ip: ip.to_string(),
+            pair: format!("{ip}|{email}"),
+            account: email.to_string(),
         }
-        None => Ok(()),
+    }
+
+    /// Before the password is checked: 429 when this address failed too often (for any
+    /// account, or for this one). An account failed often from everywhere is only slowed
+    /// down, so that nobody can lock its owner out. Successful sign-ins count nowhere.
+    async fn guard(&self, state: &AppState) -> Result<()> {
+        let l = &state.limits;
+        let by_ip = l.login_ip.peek(&self.ip);
+        let by_pair = l.login_pair.peek(&self.pair);
+        if !by_ip.allowed || !by_pair.allowed {
+            let (limiter, retry_after_secs) = if by_ip.allowed {
+                (&l.login_pair, by_pair.reset_secs)
+            } else {
+                (&l.login_ip, by_ip.reset_secs)
+            };
+            limiter.note_refusal();
+            return Err(AppError::TooManyRequests { retry_after_secs });
+        }
+        let by_account = l.login_account.peek(&self.account);
+        if !by_account.allowed {
+            let over = by_account.used.saturating_sub(by_account.limit) + 1;
+            let delay = std::time::Duration::from_secs(u64::from(over.min(5)));
+            tracing::info!(
+                delay_ms = delay.as_millis() as u64,
+                "sign-in slowed: many failures for this account"
+            );
+            tokio::time::sleep(delay).await;
+        }
+        Ok(())
+    }
+
+    fn failed(&self, state: &AppState) {
+        state.limits.login_ip.record(&self.ip);
+        state.limits.login_pair.record(&self.pair);
+        state.limits.login_account.record(&self.account);
+    }
+
+    fn succeeded(&self, state: &AppState) {
+        state.limits.login_pair.forget(&self.pair);
     }
 }
 
@@ -111,7 +141,7 @@ pub async fn show_login(
 #[tracing::instrument(skip_all)]
 pub async fn log_in(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ip: ClientIp,
     headers: HeaderMap,
     session: Session,
     form: std::result::Result<Form<LoginForm>, FormRejection>,
@@ -130,7 +160,8 @@ pub async fn log_in(
         );
     }
     let email = input.email.trim().to_lowercase();
-    limit_attempts(&state, &headers, peer, "login", &email)?;
+    let attempt = Attempt::new(ip, &email);
+    attempt.guard(&state).await?;
 
     let user = {
         let mut conn = state.db.acquire().await?;
@@ -141,11 +172,13 @@ pub async fn log_in(
     let matches = password::verify(input.password, stored).await?;
     match user {
         Some(u) if matches => {
+            attempt.succeeded(&state);
             session::log_in(&session, &u).await?;
             tracing::info!(user_id = %u.id, "logged in");
             Ok(see_other(safe_next(&input.next).unwrap_or(home_of(&u))))
         }
         _ => {
+            attempt.failed(&state);
             tracing::info!("login failed");
             login_page(
                 &state,

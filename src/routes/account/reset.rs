@@ -1,21 +1,20 @@
 //! Asking for a password reset link. The answer is the same whether or not an account
-//! exists for the address, and requests are rate limited per client address and per email.
+//! exists for the address; requests are limited per client address, and emails per account.
 
-use super::login::limit_attempts;
 use super::pages::ResetPage;
 use crate::auth::forms::{self, CSRF_MESSAGE};
 use crate::db;
 use crate::domain::EmailAddress;
 use crate::email::messages;
-use crate::error::Result;
+use crate::error::{AppError, Result};
+use crate::security::ClientIp;
 use crate::state::AppState;
 use axum::Form;
+use axum::extract::State;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
-use std::net::SocketAddr;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ResetForm {
@@ -59,7 +58,7 @@ pub async fn show_reset(State(state): State<AppState>, headers: HeaderMap) -> Re
 #[tracing::instrument(skip_all)]
 pub async fn request_reset(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ip: ClientIp,
     headers: HeaderMap,
     form: std::result::Result<Form<ResetForm>, FormRejection>,
 ) -> Result<Response> {
@@ -90,10 +89,19 @@ pub async fn request_reset(
             );
         }
     };
-    limit_attempts(&state, &headers, peer, "reset", &email)?;
+    // Per address: refused past the limit. Per account: past the limit the answer stays the
+    // same but no further email is sent (nobody can flood a mailbox, nor stop its owner
+    // from asking for a link from their own address).
+    if let Err(retry_after_secs) = state.limits.login_pair.check(&format!("reset|{ip}")) {
+        return Err(AppError::TooManyRequests { retry_after_secs });
+    }
+    let mailbox = state.limits.login_account.hit(&format!("reset|{email}"));
 
     let mut tx = state.db.begin().await?;
-    if let Some(user) = db::customers::user_by_email(&mut tx, &email).await? {
+    let user = db::customers::user_by_email(&mut tx, &email).await?;
+    if !mailbox.allowed {
+        tracing::info!("password reset email suppressed: too many for this address");
+    } else if let Some(user) = user {
         let hours = state.settings.security.token_ttl_hours;
         let token = db::tokens::create(
             &mut tx,

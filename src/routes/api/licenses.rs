@@ -5,16 +5,16 @@ use super::{ApiError, ApiJson};
 use crate::db::{self, licenses::License};
 use crate::license::KeyError;
 use crate::license::cache::Cached;
-use crate::security;
+use crate::security::ClientIp;
+use crate::security::rate_limit::Quota;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::PgConnection;
-use std::net::SocketAddr;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -88,53 +88,46 @@ impl<'a> SentKey<'a> {
     }
 }
 
-/// Applies both rate limits; on success returns the headers to add to the response.
-fn limit(
-    state: &AppState,
-    headers: &HeaderMap,
-    peer: SocketAddr,
-    key: &SentKey<'_>,
-) -> Result<RateHeaders, ApiError> {
-    let ip = security::client_ip(
-        headers,
-        Some(peer),
-        state.settings.server.trust_forwarded_for,
-    )
-    .map_or("unknown".into(), |i| i.to_string());
-    let by_ip = state.license_ip_limiter.quota(&ip);
+/// Applies the rate limits, per client address first: a request that address limit refuses
+/// never reaches the per-key limiter (a flood of random keys from a few addresses costs
+/// nothing there). On success returns the headers to add to the response.
+fn limit(state: &AppState, ip: ClientIp, key: &SentKey<'_>) -> Result<RateHeaders, ApiError> {
+    let h = |n: &'static str, v: u64| (HeaderName::from_static(n), HeaderValue::from(v));
+    let headers = |q: Quota| {
+        vec![
+            h("x-ratelimit-limit", u64::from(q.limit)),
+            h("x-ratelimit-remaining", u64::from(q.remaining)),
+            h("x-ratelimit-reset", q.reset_secs),
+        ]
+    };
+    let refuse = |q: Quota| {
+        let mut rate = headers(q);
+        rate.push((header::RETRY_AFTER, HeaderValue::from(q.reset_secs)));
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Too many requests; retry later.",
+        )
+        .with_headers(&rate)
+    };
+    let by_ip = state.limits.license_ip.hit(&ip.to_string());
+    if !by_ip.allowed {
+        return Err(refuse(by_ip));
+    }
     // Keys are limited by their lookup hash: the key itself is never kept in memory maps.
     let key_id = {
         use base64::Engine;
         base64::engine::general_purpose::STANDARD_NO_PAD.encode(&key.hash)
     };
-    let by_key = state.license_key_limiter.quota(&key_id);
-    let tight = if !by_ip.allowed || (by_key.allowed && by_ip.remaining < by_key.remaining) {
+    let by_key = state.limits.license_key.hit(&key_id);
+    if !by_key.allowed {
+        return Err(refuse(by_key));
+    }
+    Ok(headers(if by_ip.remaining < by_key.remaining {
         by_ip
     } else {
         by_key
-    };
-    let h = |n: &'static str, v: u64| (HeaderName::from_static(n), HeaderValue::from(v));
-    let mut rate = vec![
-        h("x-ratelimit-limit", u64::from(tight.limit)),
-        h("x-ratelimit-remaining", u64::from(tight.remaining)),
-        h("x-ratelimit-reset", tight.reset_secs),
-    ];
-    if by_ip.allowed && by_key.allowed {
-        return Ok(rate);
-    }
-    let retry = if by_ip.allowed {
-        by_key.reset_secs
-    } else {
-        by_ip.reset_secs
-    };
-    tracing::warn!(retry_after_secs = retry, "license API rate limited");
-    rate.push((header::RETRY_AFTER, HeaderValue::from(retry)));
-    Err(ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
-        "Too many requests; retry later.",
-    )
-    .with_headers(&rate))
+    }))
 }
 
 fn with_headers(mut res: Response, headers: Vec<(HeaderName, HeaderValue)>) -> Response {
@@ -259,12 +252,11 @@ fn fingerprint_ok(f: &str) -> bool {
 
 pub async fn validate_license(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    ip: ClientIp,
     ApiJson(req): ApiJson<ValidateRequest>,
 ) -> Result<Response, ApiError> {
     let key = SentKey::new(&state, &req.key);
-    let rl = limit(&state, &headers, peer, &key)?;
+    let rl = limit(&state, ip, &key)?;
     if req.nonce.as_ref().is_some_and(|n| n.len() > 128) {
         return Err(ApiError::bad_request(
             "nonce must be at most 128 characters",
@@ -333,12 +325,11 @@ pub async fn validate_license(
 #[tracing::instrument(skip_all)]
 pub async fn activate_machine(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    ip: ClientIp,
     ApiJson(req): ApiJson<MachineRequest>,
 ) -> Result<Response, ApiError> {
     let key = SentKey::new(&state, &req.key);
-    let rl = limit(&state, &headers, peer, &key)?;
+    let rl = limit(&state, ip, &key)?;
     if !fingerprint_ok(&req.fingerprint) {
         return Err(ApiError::bad_request(
             "fingerprint must be 8 to 256 printable ASCII characters",
@@ -394,12 +385,11 @@ pub async fn activate_machine(
 #[tracing::instrument(skip_all)]
 pub async fn deactivate_machine(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    ip: ClientIp,
     ApiJson(req): ApiJson<MachineRequest>,
 ) -> Result<Response, ApiError> {
     let key = SentKey::new(&state, &req.key);
-    let rl = limit(&state, &headers, peer, &key)?;
+    let rl = limit(&state, ip, &key)?;
     let mut tx = state.db.begin().await?;
     let l = match lookup(&mut tx, &state, &key).await? {
         Lookup::Invalid(code, detail) => {

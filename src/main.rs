@@ -52,7 +52,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             runtime()?.block_on(async {
                 let app = Application::build(cfg).await?;
-                tracing::info!(port = app.port(), url = %app.state.site.public_url, "listening");
+                tracing::info!(
+                    address = %app.local_addr(),
+                    public_url = %app.state.site.public_url,
+                    "listening"
+                );
                 app.run_until(shutdown_signal()).await
             })?;
         }

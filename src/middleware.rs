@@ -2,6 +2,7 @@
 //! rendering error responses as the site's error page.
 
 use crate::error::ErrorPage;
+use crate::routes::api::{ApiCode, ApiErrorBody};
 use crate::site::pages;
 use crate::state::AppState;
 use askama::Template;
@@ -75,16 +76,26 @@ pub async fn record_route(req: Request, next: Next) -> Response {
     res
 }
 
-/// Renders error responses (from handlers, timeouts, body limits, panics, unknown routes)
-/// as the site's HTML error page, unless they already carry a body of their own type.
+/// Renders error responses (from handlers, timeouts, body limits, panics, unknown routes):
+/// under `/api/` in the API's JSON format (with the request id), elsewhere as the site's
+/// HTML error page — unless they already carry a body of their own type.
 pub async fn render_error_pages(
     State(state): State<AppState>,
     req: Request,
     next: Next,
 ) -> Response {
     let path = req.uri().path().to_string();
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     let res = next.run(req).await;
     let status = res.status();
+    if let Some(api) = res.extensions().get::<ApiErrorBody>().cloned() {
+        return json_error(res, &api, &request_id);
+    }
     let marked = res.extensions().get::<ErrorPage>().cloned();
     // Framework rejections (body limit, timeouts, bad forms) come as bare or text/plain
     // bodies; JSON and HTML bodies were written on purpose and are left alone.
@@ -100,17 +111,12 @@ pub async fn render_error_pages(
         .map(|m| m.message)
         .unwrap_or_else(|| default_message(status).to_string());
     if path.starts_with("/api/") {
-        // API clients get the API's JSON error format for every status, framework
-        // rejections (body limit, method, timeout) included.
-        let (mut parts, _) = res.into_parts();
-        let api = crate::routes::api::ApiError::from_status(status, message);
-        let body = api.into_response();
-        parts.headers.remove(header::CONTENT_LENGTH);
-        parts.headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        return Response::from_parts(parts, body.into_body());
+        let api = ApiErrorBody {
+            code: ApiCode::for_status(status),
+            message,
+            details: serde_json::Value::Null,
+        };
+        return json_error(res, &api, &request_id);
     }
     let (mut parts, _) = res.into_parts();
     let heading = status.canonical_reason().unwrap_or("Error").to_string();
@@ -133,6 +139,17 @@ pub async fn render_error_pages(
     );
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, body)
+}
+
+/// The response with the API's JSON error document as its body.
+fn json_error(res: Response, api: &ApiErrorBody, request_id: &str) -> Response {
+    let (mut parts, _) = res.into_parts();
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(api.to_json(request_id).to_string()))
 }
 
 fn default_message(status: StatusCode) -> &'static str {

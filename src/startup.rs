@@ -1,13 +1,14 @@
-//! Builds the application: every route is registered here, with the layers around them.
+//! Builds the application: the router (every route of the site, docs, checkout, webhooks and
+//! the API is registered here; the account and admin areas keep theirs in
+//! `routes::account::router` and `routes::admin::router`, merged here) with the layers
+//! around it, and the server's lifecycle.
 
 use crate::config::LoadedConfig;
 use crate::email::{Mailer, outbox};
 use crate::middleware::{
     close_when_draining, panic_response, record_route, render_error_pages, track_request,
 };
-use crate::routes::{
-    self, Prerendered, api, checkout, health, request_access, static_files, webhooks,
-};
+use crate::routes::{self, api, checkout, health, request_access, static_files, webhooks};
 use crate::security::csrf::Csrf;
 use crate::security::headers::security_headers;
 use crate::security::rate_limit::Limiters;
@@ -198,8 +199,12 @@ impl Application {
             },
         );
         let stripe = crate::commerce::stripe_api::client(&settings.stripe)?;
-        let pages = Prerendered::build(&site, &settings, &signer.public_key().to_base64())
-            .context("rendering the site's pages")?;
+        let pages = crate::site::render::Prerendered::build(
+            &site,
+            &settings,
+            &signer.public_key().to_base64(),
+        )
+        .context("rendering the site's pages")?;
         // A short TTL only backs up the change notifications (see license::cache).
         let license_cache = Arc::new(crate::license::cache::LicenseCache::new(
             Duration::from_secs(30),
@@ -239,7 +244,14 @@ impl Application {
     }
 
     pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+        self.local_addr().port()
+    }
+
+    /// The address the listener is bound to (the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
     }
 
     /// Serves until `shutdown` completes; then drains (`/readyz` answers 503 and responses

@@ -3,11 +3,11 @@
 use crate::config::{Environment, Settings};
 use crate::email::Mailer;
 use crate::license::Signer;
-use crate::routes::Prerendered;
 use crate::security::TrustedProxies;
 use crate::security::csrf::Csrf;
 use crate::security::rate_limit::Limiters;
 use crate::site::Site;
+use crate::site::render::Prerendered;
 use sqlx::PgPool;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;

@@ -1,10 +1,11 @@
 //! Logs of a full request cycle: one event per request with its id, and no secrets, emails,
 //! passwords or request bodies anywhere. (Own test binary: it installs the global subscriber.)
 
-mod common;
-use common::*;
+#[path = "api/helpers/mod.rs"]
+mod helpers;
 use fox::config::{LogFormat, Secret};
 use fox::telemetry::{self, Sink};
+use helpers::*;
 use std::sync::{Arc, Mutex};
 
 const SMTP_PASSWORD: &str = "smtp-secret-Hunter2-xyzzy";
@@ -51,39 +52,9 @@ async fn a_full_request_cycle_logs_no_secrets_or_personal_data() {
     app.get("/docs/does-not-exist").await;
 
     // A license key through issuing (key email) and the license API.
-    let tier = app
-        .state
-        .settings
-        .pricing
-        .tiers
-        .iter()
-        .find(|t| t.id == "desk")
-        .unwrap();
-    let buyer = fox::domain::EmailAddress::parse("key.holder@secret-fund.example").unwrap();
-    let req = fox::commerce::issue::Request {
-        email: &buyer,
-        name: "Key Holder",
-        company: "",
-        tier,
-        expires_at: time::OffsetDateTime::now_utc() + time::Duration::days(30),
-        origin: fox::commerce::issue::Origin {
-            source: "sales",
-            ..Default::default()
-        },
-    };
-    let mut tx = app.db.begin().await.unwrap();
-    let issued = fox::commerce::issue::issue(
-        &mut tx,
-        &app.state.settings,
-        &app.state.signer,
-        &req,
-        &fox::db::audit::Actor::system("test"),
-    )
-    .await
-    .unwrap()
-    .unwrap();
-    tx.commit().await.unwrap();
-    app.state.outbox_wake.notify_one();
+    let issued = app
+        .issue_license("key.holder@secret-fund.example", "desk")
+        .await;
     let res = app
         .client
         .post(app.url("/api/v1/licenses/validate"))

@@ -1,15 +1,16 @@
-//! Helpers shared by the account and admin pages: reading a posted form, checking its CSRF
-//! token, rendering a page that holds forms, and formatting dates for tables.
+//! Helpers shared by the site's form pages: the extractors that read a posted form and check
+//! its CSRF token in one step, rendering a page that holds forms, formatting dates.
 
 use crate::error::{AppError, Result};
 use crate::security::csrf::FormToken;
 use crate::state::AppState;
 use askama::Template;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
-use axum::http::{HeaderMap, StatusCode};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
 /// Shown when a form's CSRF token is missing or does not match.
@@ -17,24 +18,69 @@ pub const CSRF_MESSAGE: &str = "Your session expired or the form was not sent fr
 
 /// A form that carries nothing but its CSRF token (action buttons).
 #[derive(Debug, Default, Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    pub csrf_token: String,
+pub struct CsrfOnly {}
+
+/// A posted form whose CSRF token matched the visitor's cookie and session: reading the form
+/// is the check, so a POST handler cannot forget it. A bad token is a 403 page; a form that
+/// cannot be read is a 400 page saying why.
+pub struct CsrfForm<T>(pub T);
+
+/// A posted form for pages that show a CSRF failure inside the re-rendered form (sign-in,
+/// passwords, Request Access, issuing): the handler must match on which one it got.
+pub enum CheckedForm<T> {
+    Valid(T),
+    /// The token is missing or does not match; the fields are there to re-fill the form.
+    BadToken(T),
 }
 
-/// The posted form, or a 400 page saying why it could not be read.
-pub fn read<T>(form: std::result::Result<Form<T>, FormRejection>) -> Result<T> {
-    form.map(|Form(t)| t)
-        .map_err(|e| AppError::BadRequest(format!("The form could not be read: {}", e.body_text())))
-}
-
-/// Refuses (403) a form whose CSRF token does not match the visitor's cookie.
-pub fn check_csrf(state: &AppState, headers: &HeaderMap, token: &str) -> Result<()> {
-    if state.csrf.verify_request(headers, token) {
-        Ok(())
-    } else {
+/// Reads an urlencoded body into `T` and checks its `csrf_token` field.
+async fn read_checked<T: DeserializeOwned>(req: Request, state: &AppState) -> Result<(T, bool)> {
+    let form_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !form_type {
+        return Err(AppError::BadRequest(
+            "The form could not be read: it was not sent as a web form.".into(),
+        ));
+    }
+    let headers = req.headers().clone();
+    let body = Bytes::from_request(req, state).await.map_err(|e| {
+        AppError::BadRequest(format!("The form could not be read: {}", e.body_text()))
+    })?;
+    let token = url::form_urlencoded::parse(&body)
+        .find(|(k, _)| k == "csrf_token")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    let ok = state.csrf.verify_request(&headers, &token);
+    if !ok {
         tracing::warn!("form rejected: missing or invalid CSRF token");
-        Err(AppError::Forbidden(CSRF_MESSAGE.into()))
+    }
+    let value = serde_urlencoded::from_bytes(&body)
+        .map_err(|e| AppError::BadRequest(format!("The form could not be read: {e}")))?;
+    Ok((value, ok))
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self> {
+        match read_checked(req, state).await? {
+            (t, true) => Ok(Self(t)),
+            (_, false) => Err(AppError::Forbidden(CSRF_MESSAGE.into())),
+        }
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for CheckedForm<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self> {
+        Ok(match read_checked(req, state).await? {
+            (t, true) => Self::Valid(t),
+            (t, false) => Self::BadToken(t),
+        })
     }
 }
 

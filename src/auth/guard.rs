@@ -4,6 +4,7 @@
 
 use super::session;
 use crate::db::{self, audit::Actor, customers::User};
+use crate::domain::Role;
 use crate::error::AppError;
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
@@ -148,19 +149,19 @@ impl std::ops::Deref for CurrentUser {
 
 /// A set of roles allowed through a [`RequireRole`] guard.
 pub trait Roles: Send + Sync + 'static {
-    const ALLOWED: &'static [&'static str];
+    const ALLOWED: &'static [Role];
 }
 
 /// Sales staff and administrators: the sales area.
 pub struct Staff;
 impl Roles for Staff {
-    const ALLOWED: &'static [&'static str] = &["sales", "admin"];
+    const ALLOWED: &'static [Role] = &[Role::Sales, Role::Admin];
 }
 
 /// Administrators only: license actions and the audit log.
 pub struct Admin;
 impl Roles for Admin {
-    const ALLOWED: &'static [&'static str] = &["admin"];
+    const ALLOWED: &'static [Role] = &[Role::Admin];
 }
 
 /// A logged-in user whose role is in `R::ALLOWED`.
@@ -186,7 +187,7 @@ impl<R: Roles> FromRequestParts<AppState> for RequireRole<R> {
         state: &AppState,
     ) -> Result<Self, AuthRejection> {
         let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
-        if !R::ALLOWED.contains(&user.role.as_str()) {
+        if !R::ALLOWED.contains(&user.role) {
             tracing::warn!(user_id = %user.id, path = parts.uri.path(), "role not allowed");
             return Err(AuthRejection::Forbidden);
         }

@@ -30,10 +30,8 @@ pub async fn create_user(
     company: &str,
 ) -> anyhow::Result<uuid::Uuid> {
     use crate::db;
-    let email = crate::domain::EmailAddress::parse(email)
-        .map_err(|m| anyhow::anyhow!("--email: {m}"))?
-        .as_str()
-        .to_lowercase();
+    let email =
+        crate::domain::AccountEmail::parse(email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
     crate::auth::password::check_policy(&password).map_err(|m| anyhow::anyhow!("password: {m}"))?;
     let hash = crate::auth::password::hash(password).await?;
     let pool = db::migrate(&settings.database).await?;
@@ -44,8 +42,7 @@ pub async fn create_user(
         }
         _ => None,
     };
-    let Some(id) =
-        db::accounts::create_user(&mut tx, &email, role.as_str(), &hash, customer_id).await?
+    let Some(id) = db::accounts::create_user(&mut tx, &email, role, &hash, customer_id).await?
     else {
         anyhow::bail!("a user with this email address already exists");
     };

@@ -1,6 +1,7 @@
 //! `fox license …`: signing keys and licenses from the command line.
 
 use crate::config;
+use crate::domain::IssueSource;
 use anyhow::Context;
 
 /// Longest license the CLI issues in one go (ten years).
@@ -57,10 +58,7 @@ pub async fn issue_license(
         company,
         tier,
         expires_at: time::OffsetDateTime::now_utc() + time::Duration::days(days.into()),
-        origin: Origin {
-            source: "cli",
-            ..Default::default()
-        },
+        origin: Origin::new(IssueSource::Cli),
     };
     let mut tx = pool.begin().await?;
     let issued = issue::issue(
@@ -107,7 +105,7 @@ pub async fn revoke_license(
     id: &str,
     reason: &str,
 ) -> anyhow::Result<uuid::Uuid> {
-    use crate::db::license_actions::{self, Action, ActionError};
+    use crate::license::actions::{self as license_actions, Action, ActionError};
     let id: uuid::Uuid = id
         .trim()
         .parse()

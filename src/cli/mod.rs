@@ -71,21 +71,15 @@ pub enum UserCommand {
     },
 }
 
-/// A user's role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Role {
-    Admin,
-    Sales,
-    Customer,
-}
+pub use crate::domain::Role;
 
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Admin => "admin",
-            Self::Sales => "sales",
-            Self::Customer => "customer",
-        }
+/// `--role admin|sales|customer`: the domain's roles, by their stored names.
+impl clap::ValueEnum for Role {
+    fn value_variants<'a>() -> &'a [Self] {
+        Role::ALL
+    }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
     }
 }
 

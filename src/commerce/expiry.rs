@@ -2,6 +2,7 @@
 //! and tells their owners, once. Runs periodically beside the outbox worker.
 
 use crate::db;
+use crate::domain::LicenseStatus;
 use crate::email::messages;
 use sqlx::PgPool;
 use std::time::Duration;
@@ -10,9 +11,11 @@ use std::time::Duration;
 pub async fn expire_due(pool: &PgPool) -> sqlx::Result<usize> {
     let mut tx = pool.begin().await?;
     let due = sqlx::query!(
-        r#"UPDATE licenses SET status = 'EXPIRED', status_reason = 'license period ended', updated_at = now()
-           WHERE status = 'ACTIVE' AND GREATEST(expires_at, COALESCE(grace_until, expires_at)) <= now()
-           RETURNING id, customer_id"#
+        r#"UPDATE licenses SET status = $1, status_reason = 'license period ended', updated_at = now()
+           WHERE status = $2 AND GREATEST(expires_at, COALESCE(grace_until, expires_at)) <= now()
+           RETURNING id, customer_id"#,
+        LicenseStatus::Expired as _,
+        LicenseStatus::Active as _,
     )
     .fetch_all(&mut *tx)
     .await?;
@@ -21,7 +24,7 @@ pub async fn expire_due(pool: &PgPool) -> sqlx::Result<usize> {
         let mail = messages::license_status(
             &to,
             l.id,
-            "EXPIRED",
+            LicenseStatus::Expired,
             "the license period ended",
             &format!("status:{}:expired", l.id),
         );

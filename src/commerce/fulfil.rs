@@ -6,7 +6,7 @@ use super::issue::{self, Issued, Origin, Request};
 use super::stripe_api::CheckoutFacts;
 use crate::config::{PriceInterval, Purchase, Settings};
 use crate::db::{self, audit::Actor, licenses::License};
-use crate::domain::EmailAddress;
+use crate::domain::{EmailAddress, IssueSource};
 use crate::license::Signer;
 use sqlx::PgConnection;
 use time::{Duration, OffsetDateTime};
@@ -93,7 +93,7 @@ pub async fn fulfil(
         tier,
         expires_at,
         origin: Origin {
-            source: "checkout",
+            source: IssueSource::Checkout,
             checkout_session_id: Some(&facts.id),
             subscription_id: facts.subscription_id.as_deref(),
             stripe_customer_id: facts.customer_id.as_deref(),

@@ -4,7 +4,7 @@
 
 use crate::config::{Settings, Tier};
 use crate::db::{self, audit::Actor, licenses::NewLicense};
-use crate::domain::EmailAddress;
+use crate::domain::{EmailAddress, IssueSource};
 use crate::email::messages;
 use crate::license::{self, Claims, Signer};
 use sqlx::PgConnection;
@@ -12,14 +12,26 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// Where a license comes from, with the Stripe references of a checkout.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Origin<'a> {
-    /// `checkout`, `sales` or `cli`.
-    pub source: &'a str,
+    pub source: IssueSource,
     pub checkout_session_id: Option<&'a str>,
     pub subscription_id: Option<&'a str>,
     pub stripe_customer_id: Option<&'a str>,
     pub payment_intent_id: Option<&'a str>,
+}
+
+impl Origin<'_> {
+    /// A license from `source` without Stripe references (sales, CLI).
+    pub fn new(source: IssueSource) -> Self {
+        Self {
+            source,
+            checkout_session_id: None,
+            subscription_id: None,
+            stripe_customer_id: None,
+            payment_intent_id: None,
+        }
+    }
 }
 
 /// A license to issue.
@@ -91,7 +103,7 @@ pub async fn issue(
     req: &Request<'_>,
     actor: &Actor,
 ) -> sqlx::Result<Option<Issued>> {
-    let email = req.email.as_str().to_lowercase();
+    let email = req.email.account();
     let customer_id = db::customers::upsert_customer(
         conn,
         &email,
@@ -136,7 +148,7 @@ pub async fn issue(
         .unwrap_or_else(|| format!("{base}/account/login"));
     let expires = license.expires_at.date().to_string();
     let mail = messages::license_key(
-        &email,
+        email.as_str(),
         license_id,
         &req.tier.name,
         &expires,

@@ -6,6 +6,7 @@ use super::fulfil::{self, Outcome};
 use super::stripe_api::CheckoutFacts;
 use crate::config::Settings;
 use crate::db::{self, licenses::License};
+use crate::domain::LicenseStatus;
 use crate::email::messages::{self, Composed};
 use crate::license::Signer;
 use hmac::{Hmac, Mac};
@@ -268,13 +269,14 @@ pub async fn handle(
                 "payment disputed"
             };
             for l in db::licenses::by_payment(conn, pi, customer).await? {
-                if l.status == "ACTIVE" {
-                    db::licenses::set_status(conn, l.id, "SUSPENDED", Some(reason)).await?;
+                if l.status == LicenseStatus::Active {
+                    db::licenses::set_status(conn, l.id, LicenseStatus::Suspended, Some(reason))
+                        .await?;
                     let to = db::customers::customer_email(conn, l.customer_id).await?;
                     outbox.push(messages::license_status(
                         &to,
                         l.id,
-                        "SUSPENDED",
+                        LicenseStatus::Suspended,
                         reason,
                         &format!("status:{}:{}", l.id, event.id),
                     ));
@@ -385,12 +387,18 @@ async fn subscription_changed(
     if deleted || status == "canceled" {
         let ended = ts(o.get("ended_at")).unwrap_or(created).min(l.expires_at);
         db::licenses::set_expiry(conn, l.id, ended).await?;
-        db::licenses::set_status(conn, l.id, "EXPIRED", Some("subscription cancelled")).await?;
+        db::licenses::set_status(
+            conn,
+            l.id,
+            LicenseStatus::Expired,
+            Some("subscription cancelled"),
+        )
+        .await?;
         let to = db::customers::customer_email(conn, l.customer_id).await?;
         outbox.push(messages::license_status(
             &to,
             l.id,
-            "EXPIRED",
+            LicenseStatus::Expired,
             "subscription cancelled",
             &format!("status:{}:expired", l.id),
         ));

@@ -15,7 +15,7 @@ pub use secret::{REDACTED, Secret};
 pub use semantic::{MIN_SESSION_KEY_LEN, is_placeholder};
 pub use settings::*;
 
-use layers::Layered;
+use layers::{Layered, Layers};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -121,32 +121,23 @@ pub fn load_layers(
     vars: impl IntoIterator<Item = (String, String)>,
 ) -> Result<LoadedConfig, ConfigError> {
     let schema = schema();
-    // The built-in defaults are the bottom layer, so that a file or variable may set one key of
-    // a nested setting (e.g. FOX__RATE_LIMIT__LOGIN__MAX_REQUESTS) and keep the rest.
-    let mut layered = Layered::with_defaults(
-        serde_json::to_value(Settings::default()).expect("defaults serialize"),
-    );
-    let mut sources = Vec::new();
-    let errors: Vec<String> = files
-        .iter()
-        .filter_map(|f| {
-            sources.push(f.display().to_string());
-            layered.add_file(f).err()
-        })
-        .collect();
-    if !errors.is_empty() {
-        return Err(ConfigError { problems: errors });
-    }
     let vars: Vec<(String, String)> = vars
         .into_iter()
         .filter(|(k, _)| k.starts_with(ENV_PREFIX))
         .collect();
+    let mut sources: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
     sources.extend(vars.iter().map(|(k, _)| format!("env {k}")));
-    layered
-        .add_env(vars, |path| {
-            check::schema_at(&schema, path).is_some_and(check::accepts_string)
-        })
-        .map_err(ConfigError::one)?;
+    // The built-in defaults are the bottom layer, so that a file or variable may set one key of
+    // a nested setting (e.g. FOX__RATE_LIMIT__LOGIN__MAX_REQUESTS) and keep the rest.
+    let layered = Layered::build(
+        Layers {
+            defaults: serde_json::to_value(Settings::default()).expect("defaults serialize"),
+            files,
+            vars,
+        },
+        |path| check::schema_at(&schema, path).is_some_and(check::accepts_string),
+    )
+    .map_err(|problems| ConfigError { problems })?;
 
     let describe = |problems: Vec<Problem>| -> Vec<String> {
         problems

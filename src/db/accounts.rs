@@ -1,6 +1,7 @@
 //! Account queries beyond `customers`: passwords, staff accounts, billing ids, key hints.
 
 use crate::db::customers::User;
+use crate::domain::{AccountEmail, Role};
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -13,8 +14,8 @@ pub async fn set_password(
 ) -> sqlx::Result<User> {
     sqlx::query_as!(
         User,
-        "UPDATE users SET password_hash = $2, session_epoch = session_epoch + 1 WHERE id = $1
-         RETURNING id, email, role, password_hash, customer_id, session_epoch",
+        r#"UPDATE users SET password_hash = $2, session_epoch = session_epoch + 1 WHERE id = $1
+         RETURNING id, email, role AS "role: Role", password_hash, customer_id, session_epoch"#,
         user_id,
         password_hash
     )
@@ -36,8 +37,8 @@ pub async fn retire_tokens(conn: &mut PgConnection, user_id: Uuid) -> sqlx::Resu
 /// Creates a user; `None` when the email is taken.
 pub async fn create_user(
     conn: &mut PgConnection,
-    email: &str,
-    role: &str,
+    email: &AccountEmail,
+    role: Role,
     password_hash: &str,
     customer_id: Option<Uuid>,
 ) -> sqlx::Result<Option<Uuid>> {
@@ -45,8 +46,8 @@ pub async fn create_user(
         "INSERT INTO users (id, email, role, password_hash, customer_id) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (email) DO NOTHING RETURNING id",
         Uuid::now_v7(),
-        email,
-        role,
+        email.as_str(),
+        role as _,
         password_hash,
         customer_id
     )

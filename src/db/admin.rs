@@ -1,6 +1,7 @@
 //! Queries of the sales and admin area: leads and their notes, the license list, the audit
 //! log, the overview counts.
 
+use crate::domain::{IssueSource, LeadStatus, LicenseStatus};
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -17,7 +18,7 @@ pub struct Lead {
     pub team_size: String,
     pub use_case: String,
     pub tier: String,
-    pub status: String,
+    pub status: LeadStatus,
 }
 
 /// `%` and `_` in a search are literal characters, not wildcards.
@@ -32,18 +33,18 @@ fn like_pattern(q: &str) -> String {
 /// Leads, newest first, optionally with one status and a search on company or email.
 pub async fn leads(
     conn: &mut PgConnection,
-    status: Option<&str>,
+    status: Option<LeadStatus>,
     search: Option<&str>,
     limit: i64,
 ) -> sqlx::Result<Vec<Lead>> {
     let pattern = search.map(like_pattern);
     sqlx::query_as!(
         Lead,
-        "SELECT id, created_at, name, email, company, role, team_size, use_case, tier, status FROM leads
+        r#"SELECT id, created_at, name, email, company, role, team_size, use_case, tier, status AS "status: LeadStatus" FROM leads
          WHERE ($1::text IS NULL OR status = $1)
            AND ($2::text IS NULL OR company ILIKE $2 OR email ILIKE $2)
-         ORDER BY created_at DESC LIMIT $3",
-        status,
+         ORDER BY created_at DESC LIMIT $3"#,
+        status as _,
         pattern,
         limit
     )
@@ -54,7 +55,7 @@ pub async fn leads(
 pub async fn lead(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Lead>> {
     sqlx::query_as!(
         Lead,
-        "SELECT id, created_at, name, email, company, role, team_size, use_case, tier, status FROM leads WHERE id = $1",
+        r#"SELECT id, created_at, name, email, company, role, team_size, use_case, tier, status AS "status: LeadStatus" FROM leads WHERE id = $1"#,
         id
     )
     .fetch_optional(conn)
@@ -65,14 +66,14 @@ pub async fn lead(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Lead
 pub async fn set_lead_status(
     conn: &mut PgConnection,
     id: Uuid,
-    from: &str,
-    to: &str,
+    from: LeadStatus,
+    to: LeadStatus,
 ) -> sqlx::Result<bool> {
     let r = sqlx::query!(
         "UPDATE leads SET status = $3, updated_at = now() WHERE id = $1 AND status = $2",
         id,
-        from,
-        to
+        from as _,
+        to as _
     )
     .execute(conn)
     .await?;
@@ -125,31 +126,31 @@ pub struct LicenseRow {
     pub email: String,
     pub company: String,
     pub tier: String,
-    pub status: String,
+    pub status: LicenseStatus,
     pub seats: i32,
     pub machines: i64,
     pub expires_at: OffsetDateTime,
-    pub source: String,
+    pub source: IssueSource,
     pub created_at: OffsetDateTime,
 }
 
 /// Licenses, newest first, optionally with one status and a search on email or company.
 pub async fn licenses(
     conn: &mut PgConnection,
-    status: Option<&str>,
+    status: Option<LicenseStatus>,
     search: Option<&str>,
     limit: i64,
 ) -> sqlx::Result<Vec<LicenseRow>> {
     let pattern = search.map(like_pattern);
     sqlx::query_as!(
         LicenseRow,
-        r#"SELECT l.id, c.email, c.company, l.tier, l.status, l.seats, l.expires_at, l.source, l.created_at,
+        r#"SELECT l.id, c.email, c.company, l.tier, l.status AS "status: LicenseStatus", l.seats, l.expires_at, l.source AS "source: IssueSource", l.created_at,
                   (SELECT count(*) FROM machines m WHERE m.license_id = l.id AND m.deactivated_at IS NULL) AS "machines!"
            FROM licenses l JOIN customers c ON c.id = l.customer_id
            WHERE ($1::text IS NULL OR l.status = $1)
              AND ($2::text IS NULL OR c.email ILIKE $2 OR c.company ILIKE $2)
            ORDER BY l.created_at DESC LIMIT $3"#,
-        status,
+        status as _,
         pattern,
         limit
     )
@@ -194,8 +195,9 @@ pub async fn overview(conn: &mut PgConnection) -> sqlx::Result<Overview> {
         Overview,
         r#"SELECT (SELECT count(*) FROM leads WHERE status = 'new') AS "new_leads!",
                   (SELECT count(*) FROM leads WHERE status IN ('new', 'contacted', 'qualified')) AS "open_leads!",
-                  (SELECT count(*) FROM licenses WHERE status = 'ACTIVE' AND expires_at > now()) AS "active_licenses!",
-                  (SELECT count(*) FROM customers) AS "customers!""#
+                  (SELECT count(*) FROM licenses WHERE status = $1 AND expires_at > now()) AS "active_licenses!",
+                  (SELECT count(*) FROM customers) AS "customers!""#,
+        LicenseStatus::Active as _,
     )
     .fetch_one(conn)
     .await

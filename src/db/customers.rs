@@ -1,12 +1,13 @@
 //! Queries on `customers` and `users`.
 
+use crate::domain::{AccountEmail, Role};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 /// Finds or creates the customer with this (normalised) email; fills in missing details.
 pub async fn upsert_customer(
     conn: &mut PgConnection,
-    email: &str,
+    email: &AccountEmail,
     name: &str,
     company: &str,
     stripe_customer_id: Option<&str>,
@@ -20,7 +21,7 @@ pub async fn upsert_customer(
                stripe_customer_id = COALESCE(customers.stripe_customer_id, EXCLUDED.stripe_customer_id)
            RETURNING id"#,
         Uuid::now_v7(),
-        email,
+        email.as_str(),
         name,
         company,
         stripe_customer_id
@@ -34,7 +35,7 @@ pub async fn upsert_customer(
 pub struct User {
     pub id: Uuid,
     pub email: String,
-    pub role: String,
+    pub role: Role,
     pub password_hash: Option<String>,
     pub customer_id: Option<Uuid>,
     pub session_epoch: i32,
@@ -44,7 +45,7 @@ pub struct User {
 /// call created it (checkout shows a set-password link only for an account it created).
 pub async fn upsert_customer_user(
     conn: &mut PgConnection,
-    email: &str,
+    email: &AccountEmail,
     customer_id: Uuid,
 ) -> sqlx::Result<(User, bool)> {
     let inserted = sqlx::query_scalar!(
@@ -52,7 +53,7 @@ pub async fn upsert_customer_user(
            ON CONFLICT (email) DO NOTHING
            RETURNING id"#,
         Uuid::now_v7(),
-        email,
+        email.as_str(),
         customer_id
     )
     .fetch_optional(&mut *conn)
@@ -60,7 +61,7 @@ pub async fn upsert_customer_user(
     if inserted.is_none() {
         sqlx::query!(
             "UPDATE users SET customer_id = COALESCE(customer_id, $2) WHERE email = $1",
-            email,
+            email.as_str(),
             customer_id
         )
         .execute(&mut *conn)
@@ -72,14 +73,17 @@ pub async fn upsert_customer_user(
     Ok((user, inserted.is_some()))
 }
 
-pub async fn user_by_email(conn: &mut PgConnection, email: &str) -> sqlx::Result<Option<User>> {
-    sqlx::query_as!(User, "SELECT id, email, role, password_hash, customer_id, session_epoch FROM users WHERE email = $1", email)
+pub async fn user_by_email(
+    conn: &mut PgConnection,
+    email: &AccountEmail,
+) -> sqlx::Result<Option<User>> {
+    sqlx::query_as!(User, r#"SELECT id, email, role AS "role: Role", password_hash, customer_id, session_epoch FROM users WHERE email = $1"#, email.as_str())
         .fetch_optional(conn)
         .await
 }
 
 pub async fn user_by_id(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<User>> {
-    sqlx::query_as!(User, "SELECT id, email, role, password_hash, customer_id, session_epoch FROM users WHERE id = $1", id)
+    sqlx::query_as!(User, r#"SELECT id, email, role AS "role: Role", password_hash, customer_id, session_epoch FROM users WHERE id = $1"#, id)
         .fetch_optional(conn)
         .await
 }

@@ -1,5 +1,6 @@
 //! Queries on `licenses`, `license_keys` and `machines`.
 
+use crate::domain::{IssueSource, LicenseStatus};
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -10,14 +11,14 @@ pub struct License {
     pub id: Uuid,
     pub customer_id: Uuid,
     pub tier: String,
-    pub status: String,
+    pub status: LicenseStatus,
     pub status_reason: Option<String>,
     pub seats: i32,
     pub starts_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
     pub grace_until: Option<OffsetDateTime>,
     pub entitlements: serde_json::Value,
-    pub source: String,
+    pub source: IssueSource,
     pub stripe_subscription_id: Option<String>,
     pub stripe_customer_id: Option<String>,
     pub created_at: OffsetDateTime,
@@ -40,7 +41,7 @@ pub struct NewLicense<'a> {
     pub seats: i32,
     pub expires_at: OffsetDateTime,
     pub entitlements: serde_json::Value,
-    pub source: &'a str,
+    pub source: IssueSource,
     pub checkout_session_id: Option<&'a str>,
     pub subscription_id: Option<&'a str>,
     pub stripe_customer_id: Option<&'a str>,
@@ -61,7 +62,7 @@ pub async fn insert(conn: &mut PgConnection, l: &NewLicense<'_>) -> sqlx::Result
         l.seats,
         l.expires_at,
         l.entitlements,
-        l.source,
+        l.source as _,
         l.checkout_session_id,
         l.subscription_id,
         l.stripe_customer_id,
@@ -93,9 +94,9 @@ macro_rules! select_license {
     ($tail:literal, $($arg:expr),*) => {
         sqlx::query_as!(
             License,
-            "SELECT l.id, l.customer_id, l.tier, l.status, l.status_reason, l.seats, l.starts_at, l.expires_at, l.grace_until,
-                    l.entitlements, l.source, l.stripe_subscription_id, l.stripe_customer_id, l.created_at
-             FROM licenses l " + $tail,
+            r#"SELECT l.id, l.customer_id, l.tier, l.status AS "status: LicenseStatus", l.status_reason, l.seats, l.starts_at, l.expires_at, l.grace_until,
+                    l.entitlements, l.source AS "source: IssueSource", l.stripe_subscription_id, l.stripe_customer_id, l.created_at
+             FROM licenses l "# + $tail,
             $($arg),*
         )
     };
@@ -188,13 +189,13 @@ pub async fn all(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<Licens
 pub async fn set_status(
     conn: &mut PgConnection,
     id: Uuid,
-    status: &str,
+    status: LicenseStatus,
     reason: Option<&str>,
 ) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE licenses SET status = $2, status_reason = $3, updated_at = now() WHERE id = $1",
         id,
-        status,
+        status as _,
         reason
     )
     .execute(conn)
@@ -210,10 +211,12 @@ pub async fn extend_to(
 ) -> sqlx::Result<OffsetDateTime> {
     sqlx::query_scalar!(
         r#"UPDATE licenses SET expires_at = GREATEST(expires_at, $2), grace_until = NULL, updated_at = now(),
-               status = CASE WHEN status = 'EXPIRED' AND GREATEST(expires_at, $2) > now() THEN 'ACTIVE' ELSE status END
+               status = CASE WHEN status = $3 AND GREATEST(expires_at, $2) > now() THEN $4 ELSE status END
            WHERE id = $1 RETURNING expires_at"#,
         id,
-        until
+        until,
+        LicenseStatus::Expired as _,
+        LicenseStatus::Active as _,
     )
     .fetch_one(conn)
     .await

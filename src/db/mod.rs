@@ -7,7 +7,6 @@ pub mod api_tokens;
 pub mod audit;
 pub mod customers;
 pub mod leads;
-pub mod license_actions;
 pub mod licenses;
 pub mod outbox;
 pub mod subscriptions;

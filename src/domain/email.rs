@@ -1,4 +1,4 @@
-//! `EmailAddress`: a syntactically valid, normalised address.
+//! `EmailAddress`: a syntactically valid, normalised address; `AccountEmail`: its account-key form.
 
 /// A validated email address (trimmed; domain lower-cased).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +43,34 @@ impl EmailAddress {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The form that names an account (customers, users): the whole address lower-cased.
+    pub fn account(&self) -> AccountEmail {
+        AccountEmail(self.0.to_lowercase())
+    }
+}
+
+/// An address in the form that names an account: valid and entirely lower-case, as the
+/// schema demands (`CHECK (email = lower(email))`). `db::customers` and `db::accounts` take
+/// only this type, so no caller can forget to normalise.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AccountEmail(String);
+
+impl AccountEmail {
+    /// Parses an address typed by someone (any case), with a form-field message on failure.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        EmailAddress::parse(raw).map(|e| e.account())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for AccountEmail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 impl std::fmt::Display for EmailAddress {
@@ -63,6 +91,17 @@ mod tests {
                 .as_str(),
             "Ada.L@example.com"
         );
+    }
+
+    #[test]
+    fn the_account_form_is_lower_case() {
+        let e = EmailAddress::parse("Ada.L@Example.COM").unwrap();
+        assert_eq!(e.account().as_str(), "ada.l@example.com");
+        assert_eq!(
+            super::AccountEmail::parse(" Ada.L@EXAMPLE.com ").unwrap(),
+            e.account()
+        );
+        assert!(super::AccountEmail::parse("nope").is_err());
     }
 
     #[test]

@@ -32,8 +32,6 @@ pub struct LeadInput {
     /// Honeypot: hidden from people, filled in by bots.
     #[serde(default)]
     pub website: String,
-    #[serde(default)]
-    pub csrf_token: String,
 }
 
 /// A message per invalid field (`form` for problems not tied to one field).

@@ -2,6 +2,9 @@
 
 mod email;
 mod lead;
+mod status;
 
-pub use email::EmailAddress;
+pub use email::{AccountEmail, EmailAddress};
+pub use status::{IssueSource, LeadStatus, LicenseStatus, Role};
+
 pub use lead::{LeadErrors, LeadInput, NewLead, TEAM_SIZES};

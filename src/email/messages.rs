@@ -141,11 +141,11 @@ pub fn payment_failed(to: &str, invoice_id: &str, grace_until: &str, portal_url:
 pub fn license_status(
     to: &str,
     license_id: uuid::Uuid,
-    status: &str,
+    status: crate::domain::LicenseStatus,
     reason: &str,
     dedupe: &str,
 ) -> Composed {
-    let what = status.to_ascii_lowercase();
+    let what = status.as_str().to_ascii_lowercase();
     let text = format!(
         "Your Fox ML Infrastructure license {license_id} is now {what}.\n\nReason: {reason}\n\nIf this is unexpected, reply to this email or contact sales.\n"
     );

@@ -19,8 +19,8 @@ pub const CHANNEL: &str = "fox_license_changed";
 /// What a key resolved to.
 #[derive(Debug, Clone)]
 pub enum Cached {
-    /// Not a valid key (bad signature or malformed): code and detail.
-    Invalid(&'static str, String),
+    /// Not a usable key (bad signature, malformed, unregistered): why.
+    Invalid(super::validate::Problem),
     /// The key's license and its active machines.
     Found(License, Vec<Machine>),
 }
@@ -112,36 +112,32 @@ pub async fn listen(pool: sqlx::PgPool, cache: std::sync::Arc<LicenseCache>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::license::validate::{Code, Problem};
+
+    fn not_found() -> Problem {
+        Problem {
+            code: Code::NotFound,
+            detail: String::new(),
+        }
+    }
 
     #[test]
     fn a_put_that_raced_with_a_clear_is_dropped() {
         let c = LicenseCache::new(Duration::from_secs(60));
         let g = c.get(b"k").unwrap_err();
         c.clear();
-        c.put(
-            b"k".to_vec(),
-            g,
-            Cached::Invalid("NOT_FOUND", String::new()),
-        );
+        c.put(b"k".to_vec(), g, Cached::Invalid(not_found()));
         assert!(c.get(b"k").is_err(), "stale answer not stored");
         let g = c.get(b"k").unwrap_err();
-        c.put(
-            b"k".to_vec(),
-            g,
-            Cached::Invalid("NOT_FOUND", String::new()),
-        );
-        assert!(matches!(c.get(b"k"), Ok(Cached::Invalid("NOT_FOUND", _))));
+        c.put(b"k".to_vec(), g, Cached::Invalid(not_found()));
+        assert!(matches!(c.get(b"k"), Ok(Cached::Invalid(p)) if p.code == Code::NotFound));
     }
 
     #[test]
     fn entries_expire() {
         let c = LicenseCache::new(Duration::from_millis(0));
         let g = c.get(b"k").unwrap_err();
-        c.put(
-            b"k".to_vec(),
-            g,
-            Cached::Invalid("NOT_FOUND", String::new()),
-        );
+        c.put(b"k".to_vec(), g, Cached::Invalid(not_found()));
         assert!(c.get(b"k").is_err());
     }
 }

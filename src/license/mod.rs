@@ -4,7 +4,9 @@
 //! the JSON of [`Claims`]; the signature covers the bytes `FOX1-<payload>`. The database keeps
 //! only a keyed hash of each key ([`Signer::lookup_hash`]) to find its license.
 
+pub mod actions;
 pub mod cache;
+pub mod validate;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD as B64STD, URL_SAFE_NO_PAD as B64};

@@ -3,30 +3,23 @@
 //! arrived yet), sharing one idempotent fulfilment with the webhook.
 
 use super::render;
+use crate::auth::forms::{CsrfForm, CsrfOnly};
 use crate::commerce::fulfil::{self, Outcome};
 use crate::commerce::stripe_api;
 use crate::config::Purchase;
 use crate::error::{AppError, Result};
 use crate::site::pages::CheckoutSuccessPage;
 use crate::state::AppState;
-use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-
-#[derive(Deserialize)]
-pub struct CheckoutForm {
-    #[serde(default)]
-    csrf_token: String,
-}
 
 #[tracing::instrument(skip_all, fields(tier = %tier))]
 pub async fn create_checkout(
     State(state): State<AppState>,
     Path(tier): Path<String>,
-    headers: HeaderMap,
-    Form(form): Form<CheckoutForm>,
+    _: CsrfForm<CsrfOnly>,
 ) -> Result<Response> {
     // Only self-serve tiers are sold here; sales tiers and unknown ids do not exist for it.
     let t = state
@@ -36,9 +29,6 @@ pub async fn create_checkout(
         .iter()
         .find(|t| t.id == tier && t.purchase == Purchase::Checkout)
         .ok_or(AppError::NotFound)?;
-    if !state.csrf.verify_request(&headers, &form.csrf_token) {
-        return Err(AppError::Forbidden("Your session expired or the form was not sent from this site. Go back to the pricing page and try again.".into()));
-    }
     let Some(client) = &state.stripe else {
         return Ok(Redirect::to(&format!("/request-access?tier={}", t.id)).into_response());
     };
@@ -55,13 +45,10 @@ pub async fn create_checkout(
             tracing::info!(checkout_reference = %reference, "checkout session created");
             Ok(Redirect::to(&url).into_response())
         }
-        Err(e) => {
-            tracing::error!(
-                error = format!("{e:#}"),
-                "creating a checkout session failed"
-            );
-            Err(AppError::Unavailable("payment provider".into()))
-        }
+        // Logged once, where the error is turned into the response (error.rs).
+        Err(e) => Err(AppError::Unavailable(format!(
+            "creating a checkout session at the payment provider: {e:#}"
+        ))),
     }
 }
 

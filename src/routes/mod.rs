@@ -1,56 +1,27 @@
-//! HTTP handlers, one module per area. Routes are registered in `startup::router`.
+//! HTTP handlers, one module per area, and the handlers of the pre-rendered pages (home,
+//! pricing, docs). Routes are registered in `startup::router`, except the account and admin
+//! areas, whose routers live in `account::router` and `admin::router` (merged there).
 
 pub mod account;
 pub mod admin;
 pub mod api;
 pub mod checkout;
-pub mod docs;
 pub mod health;
 pub mod request_access;
-pub mod site;
 pub mod static_files;
 pub mod webhooks;
 
-use crate::config::Settings;
 use crate::error::{AppError, Result};
-use crate::site::Site;
 use crate::state::AppState;
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
-use std::collections::HashMap;
 
 /// Renders a page template into an HTML response.
 pub fn render(page: &impl Template) -> Result<Response> {
     Ok(Html(page.render()?).into_response())
-}
-
-/// Pages whose HTML depends only on configuration and content, rendered once at start-up
-/// and served from memory.
-pub struct Prerendered {
-    pub home: Bytes,
-    pub pricing: Bytes,
-    pub docs_index: Bytes,
-    pub docs: HashMap<String, Bytes>,
-}
-
-impl Prerendered {
-    /// Renders every page; `public_key` (base64) fills the docs' `%%LICENSE_PUBLIC_KEY%%`.
-    pub fn build(site: &Site, settings: &Settings, public_key: &str) -> askama::Result<Self> {
-        let mut docs = HashMap::new();
-        for (i, d) in site.docs.pages.iter().enumerate() {
-            let html = docs::page_html(site, i)?.replace("%%LICENSE_PUBLIC_KEY%%", public_key);
-            docs.insert(d.slug.clone(), Bytes::from(html));
-        }
-        Ok(Self {
-            home: site::home_html(site)?.into(),
-            pricing: site::pricing_html(site, settings)?.into(),
-            docs_index: docs::index_html(site)?.into(),
-            docs,
-        })
-    }
 }
 
 fn html(bytes: &Bytes) -> Response {
@@ -75,8 +46,8 @@ pub async fn show_pricing(
         return html(&state.pages.pricing);
     }
     let csrf = state.csrf.for_request(&headers);
-    let page =
-        String::from_utf8_lossy(&state.pages.pricing).replace(site::CSRF_PLACEHOLDER, &csrf.token);
+    let page = String::from_utf8_lossy(&state.pages.pricing)
+        .replace(crate::site::render::CSRF_PLACEHOLDER, &csrf.token);
     let mut res = html(&Bytes::from(page));
     csrf.apply(&mut res);
     res

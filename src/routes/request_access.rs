@@ -2,6 +2,7 @@
 //! with the sales notification in one transaction (the outbox sends it afterwards).
 
 use super::render;
+use crate::auth::forms::{CSRF_MESSAGE, CheckedForm};
 use crate::db;
 use crate::domain::{LeadErrors, LeadInput, TEAM_SIZES};
 use crate::email::messages;
@@ -9,8 +10,6 @@ use crate::error::{AppError, Result};
 use crate::security::ClientIp;
 use crate::site::pages::{RequestAccessDonePage, RequestAccessPage, SelectOption};
 use crate::state::AppState;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -103,20 +102,18 @@ pub async fn create_lead(
     State(state): State<AppState>,
     ip: ClientIp,
     headers: HeaderMap,
-    form: std::result::Result<Form<LeadInput>, FormRejection>,
+    form: CheckedForm<LeadInput>,
 ) -> Result<Response> {
-    let Form(input) = form.map_err(|e| {
-        AppError::BadRequest(format!("The form could not be read: {}", e.body_text()))
-    })?;
-
-    if !state.csrf.verify_request(&headers, &input.csrf_token) {
-        tracing::warn!("request access rejected: missing or invalid CSRF token");
-        let errors = LeadErrors {
-            form: Some("Your session expired or the form was not sent from this site. Please check your details and submit again.".into()),
-            ..Default::default()
-        };
-        return respond_with_form(&state, &headers, StatusCode::FORBIDDEN, input, errors);
-    }
+    let input = match form {
+        CheckedForm::Valid(input) => input,
+        CheckedForm::BadToken(input) => {
+            let errors = LeadErrors {
+                form: Some(CSRF_MESSAGE.into()),
+                ..Default::default()
+            };
+            return respond_with_form(&state, &headers, StatusCode::FORBIDDEN, input, errors);
+        }
+    };
 
     let tier_ids: Vec<&str> = state
         .settings

@@ -3,7 +3,7 @@
 //! retries; unknown event types → 200.
 
 use crate::commerce::webhook::{self, Event, Handled};
-use crate::routes::api::ApiError;
+use crate::routes::api::{ApiCode, ApiError};
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
@@ -20,7 +20,7 @@ pub async fn receive_stripe_event(
     let Some(secret) = &state.settings.stripe.webhook_secret else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
-            "not_found",
+            ApiCode::NotFound,
             "webhooks are not configured",
         ));
     };
@@ -33,7 +33,7 @@ pub async fn receive_stripe_event(
         tracing::warn!(reason = %e, "stripe webhook rejected");
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "invalid_signature",
+            ApiCode::InvalidSignature,
             e.to_string(),
         ));
     }

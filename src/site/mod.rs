@@ -1,10 +1,11 @@
 //! Everything the public site prepares once at start-up: fingerprinted static assets, the
-//! rendered docs, and the page structs the templates fill.
+//! rendered docs, the page structs the templates fill, and the pre-rendered pages.
 
 pub mod assets;
 pub mod docs;
 pub mod pages;
 pub mod pricing;
+pub mod render;
 
 use crate::config::Settings;
 use anyhow::Context;

@@ -4,15 +4,13 @@
 
 use super::pages::{DashboardPage, LicenseView, MachineView, NewTokenView, TokenView};
 use crate::auth::CurrentUser;
-use crate::auth::forms::{self, CsrfOnly, fmt_date, fmt_time};
+use crate::auth::forms::{self, CsrfForm, CsrfOnly, fmt_date, fmt_time};
 use crate::auth::guard::{actor, see_other};
-use crate::commerce;
 use crate::db::{self, customers::User, licenses::License};
-use crate::email::messages;
+use crate::domain::{LicenseStatus, Role};
 use crate::error::{AppError, Result};
+use crate::license::actions::{self, ActionError};
 use crate::state::AppState;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -60,15 +58,15 @@ async fn license_view(
 ) -> Result<LicenseView> {
     let machines = db::licenses::active_machines(conn, l.id).await?;
     let keys = forms::keys_label(db::accounts::key_summary(conn, l.id).await?);
-    let reason = match l.status.as_str() {
-        "ACTIVE" => String::new(),
+    let reason = match l.status {
+        LicenseStatus::Active => String::new(),
         _ => l.status_reason.clone().unwrap_or_default(),
     };
     Ok(LicenseView {
         id: l.id.to_string(),
         tier_name: forms::tier_name(state, &l.tier),
-        status: l.status.clone(),
-        status_class: l.status.to_ascii_lowercase(),
+        status: l.status.to_string(),
+        status_class: l.status.as_str().to_ascii_lowercase(),
         reason,
         expires: fmt_date(l.expires_at),
         seats_used: machines.len(),
@@ -88,7 +86,7 @@ async fn license_view(
             })
             .collect(),
         keys,
-        can_resend: l.status != "REVOKED",
+        can_resend: l.status != LicenseStatus::Revoked,
     })
 }
 
@@ -129,7 +127,7 @@ pub(super) async fn render_dashboard(
         ),
         email: user.email.clone(),
         is_customer: user.customer_id.is_some(),
-        is_staff: user.role != "customer",
+        is_staff: user.role != Role::Customer,
         notice: extras.notice,
         licenses,
         tokens,
@@ -171,44 +169,26 @@ async fn owned_license(conn: &mut PgConnection, user: &User, id: Uuid) -> Result
 #[tracing::instrument(skip_all, fields(user_id = %user.id, license_id = %id))]
 pub async fn resend_key(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     user: CurrentUser,
     Path(id): Path<Uuid>,
-    form: std::result::Result<Form<CsrfOnly>, FormRejection>,
+    _: CsrfForm<CsrfOnly>,
 ) -> Result<Response> {
-    let input = forms::read(form)?;
-    forms::check_csrf(&state, &headers, &input.csrf_token)?;
     let mut tx = state.db.begin().await?;
     let license = owned_license(&mut tx, &user, id).await?;
-    if license.status == "REVOKED" {
-        return Err(AppError::Conflict(
-            "This license is revoked; no new key can be issued for it.".into(),
-        ));
-    }
-    let key = commerce::issue::new_key(&mut tx, &state.signer, &license).await?;
-    let to = db::customers::customer_email(&mut tx, license.customer_id).await?;
-    let login = format!("{}/account/login", forms::public_url(&state));
-    let tier = forms::tier_name(&state, &license.tier);
-    let mail = messages::license_key(
-        &to,
-        license.id,
-        &tier,
-        &fmt_date(license.expires_at),
-        &key,
-        &login,
-        false,
-        false,
-    );
-    db::outbox::enqueue(&mut tx, &mail.as_new()).await?;
-    db::audit::record(
+    actions::resend_key(
         &mut tx,
+        &state.settings,
+        &state.signer,
+        &license,
         &actor(&user),
-        "license.key_resend",
-        "license",
-        &license.id.to_string(),
-        serde_json::json!({}),
     )
-    .await?;
+    .await
+    .map_err(|e| match e {
+        ActionError::NotAllowed(why) => AppError::Conflict(why),
+        ActionError::NotFound => AppError::NotFound,
+        ActionError::Db(e) => e.into(),
+    })?;
     tx.commit().await?;
     state.outbox_wake.notify_one();
     tracing::info!("new license key issued and queued");
@@ -219,13 +199,11 @@ pub async fn resend_key(
 #[tracing::instrument(skip_all, fields(user_id = %user.id, license_id = %id, machine_id = %machine_id))]
 pub async fn deactivate_machine(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     user: CurrentUser,
     Path((id, machine_id)): Path<(Uuid, Uuid)>,
-    form: std::result::Result<Form<CsrfOnly>, FormRejection>,
+    _: CsrfForm<CsrfOnly>,
 ) -> Result<Response> {
-    let input = forms::read(form)?;
-    forms::check_csrf(&state, &headers, &input.csrf_token)?;
     let mut tx = state.db.begin().await?;
     let license = owned_license(&mut tx, &user, id).await?;
     if !db::licenses::deactivate_machine(&mut tx, license.id, None, Some(machine_id)).await? {
@@ -250,12 +228,10 @@ pub async fn deactivate_machine(
 #[tracing::instrument(skip_all, fields(user_id = %user.id))]
 pub async fn open_billing(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     user: CurrentUser,
-    form: std::result::Result<Form<CsrfOnly>, FormRejection>,
+    _: CsrfForm<CsrfOnly>,
 ) -> Result<Response> {
-    let input = forms::read(form)?;
-    forms::check_csrf(&state, &headers, &input.csrf_token)?;
     let stripe_id = match user.customer_id {
         Some(cid) => {
             let mut conn = state.db.acquire().await?;
@@ -267,7 +243,8 @@ pub async fn open_billing(
         return Ok(see_other("/account?notice=billing-unavailable"));
     };
     let return_url = format!("{}/account", forms::public_url(&state));
-    match commerce::stripe_api::create_portal_session(client, &stripe_id, &return_url).await {
+    match crate::commerce::stripe_api::create_portal_session(client, &stripe_id, &return_url).await
+    {
         Ok(url) => Ok(see_other(&url)),
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "billing portal session failed");

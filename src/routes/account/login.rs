@@ -4,15 +4,14 @@
 
 use super::home_of;
 use super::pages::LoginPage;
-use crate::auth::forms::{self, CSRF_MESSAGE, CsrfOnly};
+use crate::auth::forms::{self, CSRF_MESSAGE, CheckedForm, CsrfForm, CsrfOnly};
 use crate::auth::guard::{MaybeUser, safe_next, see_other};
 use crate::auth::{password, session};
 use crate::db;
+use crate::domain::AccountEmail;
 use crate::error::{AppError, Result};
 use crate::security::ClientIp;
 use crate::state::AppState;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -38,8 +37,6 @@ pub struct LoginForm {
     password: String,
     #[serde(default)]
     next: String,
-    #[serde(default)]
-    csrf_token: String,
 }
 
 fn login_page(
@@ -144,28 +141,36 @@ pub async fn log_in(
     ip: ClientIp,
     headers: HeaderMap,
     session: Session,
-    form: std::result::Result<Form<LoginForm>, FormRejection>,
+    form: CheckedForm<LoginForm>,
 ) -> Result<Response> {
-    let input = forms::read(form)?;
-    if !state.csrf.verify_request(&headers, &input.csrf_token) {
-        tracing::warn!("login rejected: missing or invalid CSRF token");
-        return login_page(
-            &state,
-            &headers,
-            StatusCode::FORBIDDEN,
-            &input.email,
-            &input.next,
-            Some(CSRF_MESSAGE),
-            None,
-        );
-    }
-    let email = input.email.trim().to_lowercase();
-    let attempt = Attempt::new(ip, &email);
+    let input = match form {
+        CheckedForm::Valid(input) => input,
+        CheckedForm::BadToken(input) => {
+            return login_page(
+                &state,
+                &headers,
+                StatusCode::FORBIDDEN,
+                &input.email,
+                &input.next,
+                Some(CSRF_MESSAGE),
+                None,
+            );
+        }
+    };
+    // An address that cannot name an account is a failed attempt like any other.
+    let email = AccountEmail::parse(&input.email).ok();
+    let attempt = Attempt::new(
+        ip,
+        email.as_ref().map_or(input.email.trim(), |e| e.as_str()),
+    );
     attempt.guard(&state).await?;
 
-    let user = {
-        let mut conn = state.db.acquire().await?;
-        db::customers::user_by_email(&mut conn, &email).await?
+    let user = match &email {
+        Some(email) => {
+            let mut conn = state.db.acquire().await?;
+            db::customers::user_by_email(&mut conn, email).await?
+        }
+        None => None,
     };
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     // Checked even without an account or password, so that timing does not tell which.
@@ -195,13 +200,11 @@ pub async fn log_in(
 
 #[tracing::instrument(skip_all)]
 pub async fn log_out(
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    State(_state): State<AppState>,
+    _headers: HeaderMap,
     session: Session,
-    form: std::result::Result<Form<CsrfOnly>, FormRejection>,
+    _: CsrfForm<CsrfOnly>,
 ) -> Result<Response> {
-    let input = forms::read(form)?;
-    forms::check_csrf(&state, &headers, &input.csrf_token)?;
     session::log_out(&session).await?;
     Ok(see_other("/account/login?signed_out=1"))
 }

@@ -8,6 +8,7 @@ mod password;
 mod reset;
 mod tokens;
 
+use crate::domain::Role;
 use crate::state::AppState;
 use axum::Router;
 use axum::routing::{get, post};
@@ -42,7 +43,7 @@ pub fn router() -> Router<AppState> {
 
 /// Where a user goes after logging in when no `next` was given.
 fn home_of(user: &crate::db::customers::User) -> &'static str {
-    if user.role == "customer" {
+    if user.role == Role::Customer {
         "/account"
     } else {
         "/admin"

@@ -4,14 +4,12 @@
 
 use super::home_of;
 use super::pages::{PasswordErrors, PasswordPage};
-use crate::auth::forms::{self, CSRF_MESSAGE};
+use crate::auth::forms::{self, CSRF_MESSAGE, CheckedForm};
 use crate::auth::guard::{actor, see_other};
 use crate::auth::{password, session};
 use crate::db;
 use crate::error::Result;
 use crate::state::AppState;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -66,8 +64,6 @@ pub struct PasswordForm {
     password: String,
     #[serde(default)]
     password_confirm: String,
-    #[serde(default)]
-    csrf_token: String,
 }
 
 fn password_page(
@@ -128,24 +124,26 @@ async fn choose_password(
     headers: HeaderMap,
     session: Session,
     purpose: Purpose,
-    input: PasswordForm,
+    form: CheckedForm<PasswordForm>,
 ) -> Result<Response> {
-    if !state.csrf.verify_request(&headers, &input.csrf_token) {
-        tracing::warn!("password form rejected: missing or invalid CSRF token");
-        let errors = PasswordErrors {
-            form: Some(CSRF_MESSAGE.into()),
-            ..Default::default()
-        };
-        return password_page(
-            &state,
-            &headers,
-            purpose,
-            StatusCode::FORBIDDEN,
-            input.token,
-            true,
-            errors,
-        );
-    }
+    let input = match form {
+        CheckedForm::Valid(input) => input,
+        CheckedForm::BadToken(input) => {
+            let errors = PasswordErrors {
+                form: Some(CSRF_MESSAGE.into()),
+                ..Default::default()
+            };
+            return password_page(
+                &state,
+                &headers,
+                purpose,
+                StatusCode::FORBIDDEN,
+                input.token,
+                true,
+                errors,
+            );
+        }
+    };
     let mut errors = PasswordErrors::default();
     if let Err(m) = password::check_policy(&input.password) {
         errors.password = Some(m);
@@ -197,11 +195,18 @@ async fn choose_password(
 }
 
 /// The token travels in the form; a form posted to the emailed URL itself may carry it there.
-fn with_query_token(mut input: PasswordForm, q: TokenQuery) -> PasswordForm {
-    if input.token.is_empty() {
-        input.token = q.token;
+/// The form, with the link's token when the form did not carry one.
+fn with_query_token(form: CheckedForm<PasswordForm>, q: TokenQuery) -> CheckedForm<PasswordForm> {
+    let fill = |mut input: PasswordForm| {
+        if input.token.is_empty() {
+            input.token = q.token;
+        }
+        input
+    };
+    match form {
+        CheckedForm::Valid(input) => CheckedForm::Valid(fill(input)),
+        CheckedForm::BadToken(input) => CheckedForm::BadToken(fill(input)),
     }
-    input
 }
 
 #[tracing::instrument(skip_all)]
@@ -219,10 +224,16 @@ pub async fn set_password(
     headers: HeaderMap,
     session: Session,
     Query(q): Query<TokenQuery>,
-    form: std::result::Result<Form<PasswordForm>, FormRejection>,
+    form: CheckedForm<PasswordForm>,
 ) -> Result<Response> {
-    let input = with_query_token(forms::read(form)?, q);
-    choose_password(state, headers, session, Purpose::Set, input).await
+    choose_password(
+        state,
+        headers,
+        session,
+        Purpose::Set,
+        with_query_token(form, q),
+    )
+    .await
 }
 
 #[tracing::instrument(skip_all)]
@@ -240,8 +251,14 @@ pub async fn reset_password(
     headers: HeaderMap,
     session: Session,
     Query(q): Query<TokenQuery>,
-    form: std::result::Result<Form<PasswordForm>, FormRejection>,
+    form: CheckedForm<PasswordForm>,
 ) -> Result<Response> {
-    let input = with_query_token(forms::read(form)?, q);
-    choose_password(state, headers, session, Purpose::Reset, input).await
+    choose_password(
+        state,
+        headers,
+        session,
+        Purpose::Reset,
+        with_query_token(form, q),
+    )
+    .await
 }

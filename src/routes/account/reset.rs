@@ -2,16 +2,14 @@
 //! exists for the address; requests are limited per client address, and emails per account.
 
 use super::pages::ResetPage;
-use crate::auth::forms::{self, CSRF_MESSAGE};
+use crate::auth::forms::{self, CSRF_MESSAGE, CheckedForm};
 use crate::db;
-use crate::domain::EmailAddress;
+use crate::domain::AccountEmail;
 use crate::email::messages;
 use crate::error::{AppError, Result};
 use crate::security::ClientIp;
 use crate::state::AppState;
-use axum::Form;
 use axum::extract::State;
-use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
@@ -20,8 +18,6 @@ use serde::Deserialize;
 pub struct ResetForm {
     #[serde(default)]
     email: String,
-    #[serde(default)]
-    csrf_token: String,
 }
 
 fn reset_page(
@@ -60,23 +56,24 @@ pub async fn request_reset(
     State(state): State<AppState>,
     ip: ClientIp,
     headers: HeaderMap,
-    form: std::result::Result<Form<ResetForm>, FormRejection>,
+    form: CheckedForm<ResetForm>,
 ) -> Result<Response> {
-    let input = forms::read(form)?;
-    if !state.csrf.verify_request(&headers, &input.csrf_token) {
-        tracing::warn!("reset request rejected: missing or invalid CSRF token");
-        return reset_page(
-            &state,
-            &headers,
-            StatusCode::FORBIDDEN,
-            &input.email,
-            None,
-            Some(CSRF_MESSAGE.into()),
-            false,
-        );
-    }
-    let email = match EmailAddress::parse(&input.email) {
-        Ok(e) => e.as_str().to_lowercase(),
+    let input = match form {
+        CheckedForm::Valid(input) => input,
+        CheckedForm::BadToken(input) => {
+            return reset_page(
+                &state,
+                &headers,
+                StatusCode::FORBIDDEN,
+                &input.email,
+                None,
+                Some(CSRF_MESSAGE.into()),
+                false,
+            );
+        }
+    };
+    let email = match AccountEmail::parse(&input.email) {
+        Ok(e) => e,
         Err(m) => {
             return reset_page(
                 &state,
@@ -123,5 +120,13 @@ pub async fn request_reset(
         tracing::info!("password reset asked for an unknown address");
     }
     // The same answer either way: the page does not tell who has an account.
-    reset_page(&state, &headers, StatusCode::OK, &email, None, None, true)
+    reset_page(
+        &state,
+        &headers,
+        StatusCode::OK,
+        email.as_str(),
+        None,
+        None,
+        true,
+    )
 }

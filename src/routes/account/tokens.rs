@@ -3,13 +3,11 @@
 use super::dashboard::{Extras, render_dashboard};
 use super::pages::NewTokenView;
 use crate::auth::CurrentUser;
-use crate::auth::forms::{self, CsrfOnly};
+use crate::auth::forms::{CsrfForm, CsrfOnly};
 use crate::auth::guard::{actor, see_other};
 use crate::db;
 use crate::error::{AppError, Result};
 use crate::state::AppState;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -23,8 +21,6 @@ const MAX_TOKENS: usize = 50;
 pub struct TokenForm {
     #[serde(default)]
     name: String,
-    #[serde(default)]
-    csrf_token: String,
 }
 
 #[tracing::instrument(skip_all, fields(user_id = %user.id))]
@@ -32,10 +28,8 @@ pub async fn create_token(
     State(state): State<AppState>,
     headers: HeaderMap,
     user: CurrentUser,
-    form: std::result::Result<Form<TokenForm>, FormRejection>,
+    CsrfForm(input): CsrfForm<TokenForm>,
 ) -> Result<Response> {
-    let input = forms::read(form)?;
-    forms::check_csrf(&state, &headers, &input.csrf_token)?;
     let name = input.name.trim().to_string();
     let error = if name.is_empty() {
         Some("Give the token a name, e.g. the machine or script that uses it.".to_string())
@@ -97,13 +91,11 @@ pub async fn create_token(
 #[tracing::instrument(skip_all, fields(user_id = %user.id, token_id = %id))]
 pub async fn revoke_token(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     user: CurrentUser,
     Path(id): Path<Uuid>,
-    form: std::result::Result<Form<CsrfOnly>, FormRejection>,
+    _: CsrfForm<CsrfOnly>,
 ) -> Result<Response> {
-    let input = forms::read(form)?;
-    forms::check_csrf(&state, &headers, &input.csrf_token)?;
     let mut tx = state.db.begin().await?;
     if !db::api_tokens::revoke(&mut tx, user.id, id).await? {
         return Err(AppError::NotFound);

@@ -4,16 +4,14 @@
 use super::pages::{IssueErrors, IssueInput, IssuePage, IssuedView};
 use super::staff_nav;
 use crate::auth::StaffUser;
-use crate::auth::forms::{self, CSRF_MESSAGE, fmt_date};
+use crate::auth::forms::{self, CSRF_MESSAGE, CheckedForm, fmt_date};
 use crate::commerce::issue::{self, Origin, Request};
 use crate::config::Tier;
-use crate::domain::EmailAddress;
+use crate::domain::{EmailAddress, IssueSource};
 use crate::error::{AppError, Result};
 use crate::site::pages::SelectOption;
 use crate::state::AppState;
-use axum::Form;
 use axum::extract::State;
-use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use time::{Duration, OffsetDateTime};
@@ -50,10 +48,7 @@ fn issue_page(
             "/admin/licenses/new",
         ),
         nav: staff_nav(user, "issue", &csrf.token),
-        form: IssueInput {
-            csrf_token: String::new(),
-            ..form
-        },
+        form,
         errors,
         tier_options,
         issued,
@@ -125,25 +120,26 @@ pub async fn issue_license(
     State(state): State<AppState>,
     headers: HeaderMap,
     user: StaffUser,
-    form: std::result::Result<Form<IssueInput>, FormRejection>,
+    form: CheckedForm<IssueInput>,
 ) -> Result<Response> {
-    let input = forms::read(form)?;
-    if !state.csrf.verify_request(&headers, &input.csrf_token) {
-        tracing::warn!("issue license rejected: missing or invalid CSRF token");
-        let errors = IssueErrors {
-            form: Some(CSRF_MESSAGE.into()),
-            ..Default::default()
-        };
-        return issue_page(
-            &state,
-            &headers,
-            &user,
-            StatusCode::FORBIDDEN,
-            input,
-            errors,
-            None,
-        );
-    }
+    let input = match form {
+        CheckedForm::Valid(input) => input,
+        CheckedForm::BadToken(input) => {
+            let errors = IssueErrors {
+                form: Some(CSRF_MESSAGE.into()),
+                ..Default::default()
+            };
+            return issue_page(
+                &state,
+                &headers,
+                &user,
+                StatusCode::FORBIDDEN,
+                input,
+                errors,
+                None,
+            );
+        }
+    };
     let v = match validate(&state, &input) {
         Ok(v) => v,
         Err(errors) => {
@@ -165,10 +161,7 @@ pub async fn issue_license(
         company: input.company.trim(),
         tier: v.tier,
         expires_at,
-        origin: Origin {
-            source: "sales",
-            ..Default::default()
-        },
+        origin: Origin::new(IssueSource::Sales),
     };
     let mut tx = state.db.begin().await?;
     let issued = issue::issue(&mut tx, &state.settings, &state.signer, &req, &user.actor())
@@ -179,7 +172,7 @@ pub async fn issue_license(
     tracing::info!(license_id = %issued.license_id, tier = %v.tier.id, "license issued by sales");
     let view = IssuedView {
         license_id: issued.license_id.to_string(),
-        email: v.email.as_str().to_lowercase(),
+        email: v.email.account().to_string(),
         tier_name: v.tier.name.clone(),
         expires: fmt_date(expires_at),
         key: issued.key,

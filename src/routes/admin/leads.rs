@@ -4,31 +4,17 @@
 use super::pages::{LeadPage, LeadRow, LeadsPage, NoteView};
 use super::staff_nav;
 use crate::auth::StaffUser;
-use crate::auth::forms::{self, fmt_time};
+use crate::auth::forms::{self, CsrfForm, fmt_time};
 use crate::auth::guard::see_other;
 use crate::db::{self, admin::Lead};
+use crate::domain::LeadStatus;
 use crate::error::{AppError, Result};
 use crate::state::AppState;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 use uuid::Uuid;
-
-/// Every lead status, in workflow order.
-pub const STATUSES: [&str; 5] = ["new", "contacted", "qualified", "won", "lost"];
-
-/// The statuses a lead in `from` may move to.
-pub fn next_statuses(from: &str) -> &'static [&'static str] {
-    match from {
-        "new" => &["contacted", "lost"],
-        "contacted" => &["qualified", "lost"],
-        "qualified" => &["won", "lost"],
-        _ => &[],
-    }
-}
 
 fn row(state: &AppState, l: Lead) -> LeadRow {
     LeadRow {
@@ -39,7 +25,7 @@ fn row(state: &AppState, l: Lead) -> LeadRow {
         company: l.company,
         tier_name: forms::tier_name(state, &l.tier),
         team_size: l.team_size,
-        status: l.status,
+        status: l.status.to_string(),
     }
 }
 
@@ -58,14 +44,15 @@ pub async fn list_leads(
     user: StaffUser,
     Query(f): Query<LeadFilter>,
 ) -> Result<Response> {
-    let status = STATUSES.iter().copied().find(|s| *s == f.status);
+    let status = f.status.parse::<LeadStatus>().ok();
     let q: String = f.q.trim().chars().take(200).collect();
     let search = (!q.is_empty()).then_some(q.as_str());
     let leads = {
         let mut conn = state.db.acquire().await?;
         db::admin::leads(&mut conn, status, search, 500).await?
     };
-    let status_options = super::pages::status_filter(&STATUSES, status);
+    let all: Vec<&str> = LeadStatus::ALL.iter().map(|s| s.as_str()).collect();
+    let status_options = super::pages::status_filter(&all, status.map(LeadStatus::as_str));
     let csrf = state.csrf.for_request(&headers);
     let page = LeadsPage {
         layout: state.site.layout(
@@ -111,7 +98,7 @@ async fn lead_page(
     let notes = db::admin::notes(&mut conn, id).await?;
     drop(conn);
     let csrf = state.csrf.for_request(headers);
-    let transitions = next_statuses(&lead.status).to_vec();
+    let transitions: Vec<&str> = lead.status.next().iter().map(|s| s.as_str()).collect();
     let (role, use_case) = (lead.role.clone(), lead.use_case.clone());
     let page = LeadPage {
         layout: state.site.layout(
@@ -164,34 +151,33 @@ pub async fn show_lead(
 pub struct StatusForm {
     #[serde(default)]
     status: String,
-    #[serde(default)]
-    csrf_token: String,
 }
 
 #[tracing::instrument(skip_all, fields(user_id = %user.id, lead_id = %id))]
 pub async fn change_lead_status(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     user: StaffUser,
     Path(id): Path<Uuid>,
-    form: std::result::Result<Form<StatusForm>, FormRejection>,
+    CsrfForm(input): CsrfForm<StatusForm>,
 ) -> Result<Response> {
-    let input = forms::read(form)?;
-    forms::check_csrf(&state, &headers, &input.csrf_token)?;
     let mut tx = state.db.begin().await?;
     let lead = db::admin::lead(&mut tx, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let Some(to) = next_statuses(&lead.status)
+    let Some(to) = lead
+        .status
+        .next()
         .iter()
-        .find(|s| **s == input.status)
+        .copied()
+        .find(|s| s.as_str() == input.status)
     else {
         return Err(AppError::Conflict(format!(
             "A lead in status “{}” cannot move to “{}”.",
             lead.status, input.status
         )));
     };
-    if !db::admin::set_lead_status(&mut tx, id, &lead.status, to).await? {
+    if !db::admin::set_lead_status(&mut tx, id, lead.status, to).await? {
         return Err(AppError::Conflict(
             "The lead was changed meanwhile; reload and try again.".into(),
         ));
@@ -207,7 +193,7 @@ pub async fn change_lead_status(
     )
     .await?;
     tx.commit().await?;
-    tracing::info!(to, "lead status changed");
+    tracing::info!(to = %to, "lead status changed");
     Ok(see_other(&format!("/admin/leads/{id}?notice=status")))
 }
 
@@ -215,8 +201,6 @@ pub async fn change_lead_status(
 pub struct NoteForm {
     #[serde(default)]
     body: String,
-    #[serde(default)]
-    csrf_token: String,
 }
 
 #[tracing::instrument(skip_all, fields(user_id = %user.id, lead_id = %id))]
@@ -225,10 +209,8 @@ pub async fn add_lead_note(
     headers: HeaderMap,
     user: StaffUser,
     Path(id): Path<Uuid>,
-    form: std::result::Result<Form<NoteForm>, FormRejection>,
+    CsrfForm(input): CsrfForm<NoteForm>,
 ) -> Result<Response> {
-    let input = forms::read(form)?;
-    forms::check_csrf(&state, &headers, &input.csrf_token)?;
     let body = input.body.trim();
     let error = if body.is_empty() {
         Some("Write a note first.")
@@ -263,18 +245,4 @@ pub async fn add_lead_note(
     .await?;
     tx.commit().await?;
     Ok(see_other(&format!("/admin/leads/{id}?notice=note")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn workflow() {
-        assert_eq!(next_statuses("new"), ["contacted", "lost"]);
-        assert_eq!(next_statuses("qualified"), ["won", "lost"]);
-        assert!(next_statuses("won").is_empty());
-        assert!(next_statuses("lost").is_empty());
-        assert!(!next_statuses("new").contains(&"won"));
-    }
 }

@@ -1,26 +1,21 @@
 //! Admin: the license list and one license with its actions (suspend, reinstate, revoke,
-//! extend). The rules and effects live in `db::license_actions`, shared with the CLI.
+//! extend). The rules and effects live in `license::actions`, shared with the CLI.
 
 use super::pages::{LicensePage, LicenseRow, LicensesPage};
 use super::staff_nav;
 use crate::auth::AdminUser;
-use crate::auth::forms::{self, fmt_date, fmt_time};
+use crate::auth::forms::{self, CsrfForm, fmt_date, fmt_time};
 use crate::auth::guard::see_other;
-use crate::db::{
-    self,
-    license_actions::{Action, ActionError},
-};
+use crate::db;
+use crate::domain::LicenseStatus;
 use crate::error::{AppError, Result};
+use crate::license::actions::{self, Action, ActionError};
 use crate::state::AppState;
-use axum::Form;
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 use uuid::Uuid;
-
-const STATUSES: [&str; 4] = ["ACTIVE", "SUSPENDED", "EXPIRED", "REVOKED"];
 
 #[derive(Debug, Default, Deserialize)]
 pub struct LicenseFilter {
@@ -36,11 +31,11 @@ fn row(state: &AppState, l: db::admin::LicenseRow) -> LicenseRow {
         email: l.email,
         company: l.company,
         tier_name: forms::tier_name(state, &l.tier),
-        status_class: l.status.to_ascii_lowercase(),
-        status: l.status,
+        status_class: l.status.as_str().to_ascii_lowercase(),
+        status: l.status.to_string(),
         seats: format!("{} / {}", l.machines, l.seats),
         expires: fmt_date(l.expires_at),
-        source: l.source,
+        source: l.source.to_string(),
     }
 }
 
@@ -51,7 +46,7 @@ pub async fn list_licenses(
     user: AdminUser,
     Query(f): Query<LicenseFilter>,
 ) -> Result<Response> {
-    let status = STATUSES.iter().copied().find(|s| *s == f.status);
+    let status = f.status.parse::<LicenseStatus>().ok();
     let q: String = f.q.trim().chars().take(200).collect();
     let rows = {
         let mut conn = state.db.acquire().await?;
@@ -63,7 +58,8 @@ pub async fn list_licenses(
         )
         .await?
     };
-    let status_options = super::pages::status_filter(&STATUSES, status);
+    let all: Vec<&str> = LicenseStatus::ALL.iter().map(|s| s.as_str()).collect();
+    let status_options = super::pages::status_filter(&all, status.map(LicenseStatus::as_str));
     let csrf = state.csrf.for_request(&headers);
     let page = LicensesPage {
         layout: state
@@ -109,7 +105,7 @@ pub async fn show_license(
     let machines = db::licenses::active_machines(&mut conn, id).await?.len();
     let keys = forms::keys_label(db::accounts::key_summary(&mut conn, id).await?);
     drop(conn);
-    let ok = |a: Action| a.next_status(&l.status).is_ok();
+    let ok = |a: Action| a.next_status(l.status).is_ok();
     let csrf = state.csrf.for_request(&headers);
     let page = LicensePage {
         layout: state.site.layout(
@@ -131,11 +127,11 @@ pub async fn show_license(
             email: customer,
             company: String::new(),
             tier_name: forms::tier_name(&state, &l.tier),
-            status_class: l.status.to_ascii_lowercase(),
-            status: l.status.clone(),
+            status_class: l.status.as_str().to_ascii_lowercase(),
+            status: l.status.to_string(),
             seats: format!("{machines} / {}", l.seats),
             expires: fmt_date(l.expires_at),
-            source: l.source.clone(),
+            source: l.source.to_string(),
         },
         notice: notice_text(&q.notice),
     };
@@ -148,20 +144,16 @@ pub struct ActionForm {
     reason: String,
     #[serde(default)]
     days: String,
-    #[serde(default)]
-    csrf_token: String,
 }
 
 #[tracing::instrument(skip_all, fields(user_id = %user.id, license_id = %id, action = %action))]
 pub async fn change_license(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     user: AdminUser,
     Path((id, action)): Path<(Uuid, String)>,
-    form: std::result::Result<Form<ActionForm>, FormRejection>,
+    CsrfForm(input): CsrfForm<ActionForm>,
 ) -> Result<Response> {
-    let input = forms::read(form)?;
-    forms::check_csrf(&state, &headers, &input.csrf_token)?;
     let act = match action.as_str() {
         "suspend" => Action::Suspend,
         "reinstate" => Action::Reinstate,
@@ -179,7 +171,7 @@ pub async fn change_license(
     };
     let reason: String = input.reason.trim().chars().take(500).collect();
     let mut tx = state.db.begin().await?;
-    match db::license_actions::apply(&mut tx, id, act, &reason, &user.actor()).await {
+    match actions::apply(&mut tx, id, act, &reason, &user.actor()).await {
         Ok(_) => {}
         Err(ActionError::NotFound) => return Err(AppError::NotFound),
         Err(ActionError::NotAllowed(m)) => return Err(AppError::Conflict(m)),

@@ -12,6 +12,7 @@ mod pages;
 use crate::auth::StaffUser;
 use crate::auth::forms;
 use crate::db;
+use crate::domain::Role;
 use crate::error::Result;
 use crate::state::AppState;
 use axum::Router;
@@ -50,7 +51,7 @@ fn staff_nav(
 ) -> StaffNav {
     StaffNav {
         email: user.email.clone(),
-        is_admin: user.role == "admin",
+        is_admin: user.role == Role::Admin,
         current,
         csrf_token: csrf_token.to_string(),
     }

@@ -78,8 +78,6 @@ pub struct IssueInput {
     pub tier: String,
     #[serde(default)]
     pub days: String,
-    #[serde(default)]
-    pub csrf_token: String,
 }
 
 /// Per-field errors of the issue-license form.

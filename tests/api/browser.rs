@@ -1,0 +1,259 @@
+//! Headless Chromium walks home → pricing → request access → submit → confirmation, and
+//! saves a screenshot of each page under target/screenshots/.
+
+use crate::helpers::*;
+use fantoccini::{ClientBuilder, Locator};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn start_chromedriver() -> (Driver, String) {
+    let port = free_port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver is installed (scripts/test.sh installs Debian's chromium-driver)");
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if reqwest::get(format!("{url}/status")).await.is_ok() {
+            return (Driver(child), url);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not start on {url}");
+}
+
+/// Scrolls an element to the middle of the viewport (clear of the sticky header), clicks it.
+async fn click(c: &fantoccini::Client, css: &str) {
+    let el = c.find(Locator::Css(css)).await.unwrap();
+    let arg = serde_json::to_value(&el).unwrap();
+    c.execute("arguments[0].scrollIntoView({block: 'center'});", vec![arg])
+        .await
+        .unwrap();
+    el.click().await.unwrap();
+}
+
+fn screenshots_dir() -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A headless Chromium session driven through chromedriver.
+async fn browser() -> (Driver, fantoccini::Client, PathBuf) {
+    let (driver, driver_url) = start_chromedriver().await;
+    let profile =
+        std::env::temp_dir().join(format!("fox-chrome-{}", uuid::Uuid::new_v4().simple()));
+    let caps = serde_json::json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage",
+                     "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,1000", "--force-prefers-reduced-motion",
+                     format!("--user-data-dir={}", profile.display())]
+        }
+    });
+    let caps = caps.as_object().unwrap().clone().into_iter().collect();
+    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver_url)
+        .await
+        .expect("a browser session");
+    (driver, c, profile)
+}
+
+async fn screenshot(c: &fantoccini::Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "{name} is a PNG");
+    std::fs::write(screenshots_dir().join(name), png).unwrap();
+}
+
+async fn fill(c: &fantoccini::Client, css: &str, text: &str) {
+    let el = c.find(Locator::Css(css)).await.unwrap();
+    el.clear().await.unwrap();
+    el.send_keys(text).await.unwrap();
+}
+
+#[tokio::test]
+async fn visitor_requests_access_in_a_real_browser() {
+    let app = spawn_app().await;
+    let (_driver, c, profile) = browser().await;
+
+    c.goto(&app.url("/")).await.unwrap();
+    assert!(c.title().await.unwrap().contains("Fox ML Infrastructure"));
+    screenshot(&c, "01-home.png").await;
+
+    c.find(Locator::Css("header a[href='/pricing']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_url(&url::Url::parse(&app.url("/pricing")).unwrap())
+        .await
+        .unwrap();
+    let pricing = c.source().await.unwrap();
+    assert!(pricing.contains("Desk") && pricing.contains("Enterprise"));
+    screenshot(&c, "02-pricing.png").await;
+
+    click(&c, "a[href='/request-access?tier=desk']").await;
+    c.wait()
+        .for_element(Locator::Css("form[action='/request-access']"))
+        .await
+        .unwrap();
+    screenshot(&c, "03-request-access.png").await;
+
+    // Submitting with a bad email shows the error next to the field, keeping the input.
+    fill(&c, "input[name='name']", "Grace Hopper").await;
+    fill(&c, "input[name='email']", "grace-at-navy").await;
+    fill(&c, "input[name='company']", "Compiler Capital").await;
+    fill(&c, "input[name='role']", "Head of research").await;
+    fill(
+        &c,
+        "textarea[name='use_case']",
+        "Target ranking on 5-minute bars",
+    )
+    .await;
+    c.find(Locator::Css("select[name='team_size']"))
+        .await
+        .unwrap()
+        .select_by_value("6-20")
+        .await
+        .unwrap();
+    click(&c, "form[action='/request-access'] button[type='submit']").await;
+    c.wait()
+        .for_element(Locator::Id("email-error"))
+        .await
+        .unwrap();
+    let value = c
+        .find(Locator::Css("input[name='company']"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(value.as_deref(), Some("Compiler Capital"));
+    screenshot(&c, "04-request-access-error.png").await;
+
+    fill(&c, "input[name='email']", "grace@compiler.example").await;
+    click(&c, "form[action='/request-access'] button[type='submit']").await;
+    c.wait()
+        .for_element(Locator::XPath("//*[contains(text(), 'Grace')]"))
+        .await
+        .unwrap();
+    let done = c.source().await.unwrap();
+    assert!(done.contains("Thanks, Grace"), "confirmation page");
+    screenshot(&c, "05-confirmation.png").await;
+    c.close().await.unwrap();
+
+    let stored: (String, String) = sqlx::query_as("SELECT company, tier FROM leads")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(stored, ("Compiler Capital".into(), "desk".into()));
+    for f in [
+        "01-home.png",
+        "02-pricing.png",
+        "03-request-access.png",
+        "04-request-access-error.png",
+        "05-confirmation.png",
+    ] {
+        assert!(
+            screenshots_dir().join(f).metadata().unwrap().len() > 10_000,
+            "{f} has content"
+        );
+    }
+    let _ = std::fs::remove_dir_all(profile);
+}
+
+#[tokio::test]
+async fn buyer_checks_out_gets_a_key_sets_a_password_and_sees_the_license() {
+    // The fake Stripe redirects to our success URL, so the app must know its own address.
+    let port = free_port();
+    let (app, fake) = spawn_app_with_stripe(move |s| {
+        s.server.port = port;
+        s.server.public_url = format!("http://127.0.0.1:{port}");
+    })
+    .await;
+    let (_driver, c, profile) = browser().await;
+
+    c.goto(&app.url("/pricing")).await.unwrap();
+    screenshot(&c, "10-pricing-checkout.png").await;
+    click(&c, "form[action='/checkout/desk'] button[type='submit']").await;
+    c.wait().for_element(Locator::Id("pay")).await.unwrap();
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .starts_with(&fake.base),
+        "on the (fake) hosted checkout page"
+    );
+    screenshot(&c, "11-hosted-checkout.png").await;
+    fill(&c, "#email", "grace@compiler.example").await;
+    click(&c, "#pay").await;
+
+    c.wait()
+        .for_element(Locator::Id("license-key"))
+        .await
+        .unwrap();
+    let key = c
+        .find(Locator::Id("license-key"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(key.starts_with("FOX1-"), "the success page shows the key");
+    screenshot(&c, "12-checkout-success.png").await;
+
+    click(&c, "#set-password-link").await;
+    c.wait()
+        .for_element(Locator::Id("password_confirm"))
+        .await
+        .unwrap();
+    fill(&c, "#password", "correct horse battery staple").await;
+    fill(&c, "#password_confirm", "correct horse battery staple").await;
+    screenshot(&c, "13-set-password.png").await;
+    click(&c, "form button[type='submit']").await;
+
+    c.wait()
+        .for_url(&url::Url::parse(&app.url("/account")).unwrap())
+        .await
+        .unwrap();
+    let license_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM licenses")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let dashboard = c.source().await.unwrap();
+    assert!(
+        dashboard.contains(&license_id.to_string())
+            || dashboard.contains(&license_id.to_string()[..8]),
+        "the dashboard lists the license"
+    );
+    assert!(dashboard.contains("Desk"));
+    screenshot(&c, "14-dashboard.png").await;
+    c.close().await.unwrap();
+    let _ = std::fs::remove_dir_all(profile);
+}

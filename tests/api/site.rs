@@ -552,8 +552,10 @@ async fn api_errors_are_json_for_every_status() {
             "application/json",
             "{status}"
         );
+        let request_id = res.headers()["x-request-id"].to_str().unwrap().to_string();
         let body: serde_json::Value = res.json().await.unwrap();
         assert_eq!(body["error"]["code"], code, "{body}");
+        assert_eq!(body["error"]["request_id"], request_id, "{body}");
         assert!(
             body["error"]["message"]
                 .as_str()

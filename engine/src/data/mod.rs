@@ -30,6 +30,7 @@ pub(crate) mod tempdir {
 }
 
 pub mod hygiene;
+pub mod inspect;
 pub mod roles;
 
 use std::ops::Range;

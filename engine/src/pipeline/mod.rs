@@ -1,7 +1,7 @@
 //! The research pipeline: load → leakage pre-scan → bin once → purged CV plans → target
 //! ranking (with dominance quarantine) → feature selection → training and evaluation →
-//! fingerprints → reports. Runs inside a rayon pool of `threads` workers; results do not
-//! depend on the thread count.
+//! fingerprints. [`crate::run`] calls it inside a rayon pool of `threads` workers and writes
+//! the reports; results do not depend on the thread count.
 
 pub mod cv_eval;
 pub mod progress;
@@ -20,10 +20,9 @@ use crate::data::{LoadReport, load_panel};
 use crate::error::{EngineError, Result};
 use crate::leakage::{LeakageReport, apply_policy, policy_name, scan::prescan};
 use crate::models::binning::BinnedMatrix;
-use crate::report::{self, RunOutputs, RunSummary};
 use crate::repro::{self, DriftRow, Fingerprints, RunMetrics};
 use cv_eval::EvalInput;
-use progress::{NoProgress, Progress};
+use progress::Progress;
 use ranking::TargetRank;
 use selection::Selection;
 use training::TrainedTarget;
@@ -50,7 +49,7 @@ pub struct RunResult {
     pub drift: Option<Vec<DriftRow>>,
 }
 
-fn stage<T>(
+pub(crate) fn stage<T>(
     progress: &dyn Progress,
     name: &str,
     total: u64,
@@ -69,32 +68,6 @@ fn stage<T>(
         "stage finished"
     );
     Ok(out)
-}
-
-/// Runs the experiment and writes its run directory; returns the summary.
-pub fn run(cfg: &ExperimentConfig, baseline: Option<&Path>) -> Result<RunSummary> {
-    run_with(cfg, baseline, &NoProgress)
-}
-
-/// [`run`], reporting progress to `progress`.
-pub fn run_with(
-    cfg: &ExperimentConfig,
-    baseline: Option<&Path>,
-    progress: &dyn Progress,
-) -> Result<RunSummary> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(cfg.threads)
-        .build()
-        .map_err(|e| EngineError::Cv(format!("cannot start the worker pool: {e}")))?;
-    pool.install(|| {
-        let result = execute(cfg, baseline, progress)?;
-        stage(progress, "write reports", 1, || {
-            report::write_run(&RunOutputs {
-                cfg,
-                result: &result,
-            })
-        })
-    })
 }
 
 /// Runs the experiment without writing anything except the saved models (when enabled).

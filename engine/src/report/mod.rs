@@ -6,7 +6,6 @@
 mod summary;
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::Path;
 
 use serde::Serialize;
@@ -46,33 +45,50 @@ fn opt(v: Option<f64>) -> String {
     v.map(|x| x.to_string()).unwrap_or_default()
 }
 
+/// `target_ranking.csv`, written with the csv crate so that any target name (commas, quotes)
+/// stays one field.
 fn ranking_csv(r: &RunResult) -> String {
-    let mut s = String::from(
-        "rank,target,kind,horizon_secs,composite,skill_mean,skill_std,skill_t,n_timestamps,auc,r2,coverage,eligible,suspicious,quarantined\n",
-    );
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let header = [
+        "rank",
+        "target",
+        "kind",
+        "horizon_secs",
+        "composite",
+        "skill_mean",
+        "skill_std",
+        "skill_t",
+        "n_timestamps",
+        "auc",
+        "r2",
+        "coverage",
+        "eligible",
+        "suspicious",
+        "quarantined",
+    ];
+    w.write_record(header).expect("writing to memory");
     for t in &r.ranking {
         let kind = serde_json::to_value(t.kind).expect("serializable");
-        let _ = writeln!(
-            s,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            t.rank,
-            t.target,
-            kind.as_str().unwrap_or(""),
-            t.horizon_secs,
-            t.composite,
-            t.skill_mean,
-            t.skill_std,
-            t.skill_t,
-            t.n_timestamps,
+        w.write_record([
+            t.rank.to_string(),
+            t.target.clone(),
+            kind.as_str().unwrap_or("").to_owned(),
+            t.horizon_secs.to_string(),
+            t.composite.to_string(),
+            t.skill_mean.to_string(),
+            t.skill_std.to_string(),
+            t.skill_t.to_string(),
+            t.n_timestamps.to_string(),
             opt(t.auc),
             opt(t.r2),
-            t.coverage,
-            t.eligible,
-            t.suspicious,
-            t.quarantined.join(" ")
-        );
+            t.coverage.to_string(),
+            t.eligible.to_string(),
+            t.suspicious.to_string(),
+            t.quarantined.join(" "),
+        ])
+        .expect("writing to memory");
     }
-    s
+    String::from_utf8(w.into_inner().expect("writing to memory")).expect("UTF-8 fields")
 }
 
 /// Writes the run directory (models were already saved by training) and returns the summary.

@@ -182,7 +182,9 @@ fn full_run_catches_leaks_ranks_targets_and_selects_informative_features() {
     // TOON and JSON renderings of the summary.
     let toon = report::render(&summary, fox_engine::config::SummaryFormat::Toon);
     assert!(
-        toon.contains("ranking[5]{rank,target,kind,composite,skill,t,suspicious,eligible}:"),
+        toon.contains(
+            "ranking[5]{rank,target,kind,skill,se,lo,hi,t,composite,auc,suspicious,eligible}:"
+        ),
         "{toon}"
     );
 }

@@ -23,7 +23,7 @@ use crate::models::binning::BinnedMatrix;
 use crate::repro::{self, DriftRow, Fingerprints, RunMetrics};
 use cv_eval::EvalInput;
 use progress::Progress;
-use ranking::TargetRank;
+use ranking::{Indistinct, TargetRank};
 use selection::Selection;
 use training::TrainedTarget;
 
@@ -33,6 +33,8 @@ pub struct RunResult {
     pub load: LoadReport,
     /// Ranked targets.
     pub ranking: Vec<TargetRank>,
+    /// Pairs of ranked targets that cannot be told apart.
+    pub indistinct: Vec<Indistinct>,
     /// Leakage findings and exclusions.
     pub leakage: LeakageReport,
     /// Feature selection per top target.
@@ -113,10 +115,14 @@ pub fn execute(
         bm: &bm,
         progress,
     };
-    let (ranking, evals, mut dom) =
-        stage(progress, "rank targets", panel.targets.len() as u64, || {
-            Ok(ranking::rank_targets(&inp, &feats, &plans))
-        })?;
+    let ranking::Ranking {
+        table: ranking,
+        indistinct,
+        evals,
+        findings: mut dom,
+    } = stage(progress, "rank targets", panel.targets.len() as u64, || {
+        Ok(ranking::rank_targets(&inp, &feats, &plans))
+    })?;
     apply_policy(&mut dom, cfg.leakage.policy)?;
     findings.extend(dom);
     let top: Vec<usize> = ranking
@@ -215,6 +221,7 @@ pub fn execute(
     Ok(RunResult {
         load,
         ranking,
+        indistinct,
         leakage,
         selections,
         trained,

@@ -62,11 +62,11 @@ fn main() {
             let pred = m.predict_binned(&bm, &feats, &test);
             let ts: Vec<i64> = test.iter().map(|&r| panel.ts[r as usize]).collect();
             let lab: Vec<f32> = test.iter().map(|&r| y[r as usize]).collect();
-            let s = score(t.kind, &ts, &pred, &lab);
+            let s = score(t.kind, &ts, &pred, &lab, 1);
             println!(
                 "{}",
                 serde_json::json!({"impl": "fox-engine", "target": t.name, "threads": threads, "rows_train": train.len(), "bin_s": bin_s, "train_s": train_s,
-                    "rank_ic": s.rank_ic, "auc": s.auc})
+                    "rank_ic": (t.kind == TargetKind::Regression).then_some(s.skill.mean), "auc": s.auc})
             );
         }
     });

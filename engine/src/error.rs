@@ -27,6 +27,14 @@ pub enum EngineError {
     /// Cross-validation cannot be set up (e.g. too few timestamps for the folds).
     #[error("cross-validation: {0}")]
     Cv(String),
+    /// The worker threads could not be started.
+    #[error("cannot start {threads} worker thread(s): {message}")]
+    Threads {
+        /// Threads asked for (0 = one per core).
+        threads: usize,
+        /// Why the pool could not be built.
+        message: String,
+    },
     /// The leakage policy is `strict` and leaks were found.
     #[error("leakage policy is strict and {} leak(s) were found: {}", .0.len(), .0.join(", "))]
     Leakage(Vec<String>),

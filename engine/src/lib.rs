@@ -14,9 +14,10 @@ pub mod models;
 pub mod pipeline;
 pub mod report;
 pub mod repro;
+pub mod run;
 pub mod synth;
-pub mod telemetry;
 pub mod timefmt;
 pub mod toon;
 
 pub use error::{EngineError, Result};
+pub use pipeline::progress::{NoProgress, Progress};

@@ -1,8 +1,8 @@
 //! Reproducibility: SHA-256 fingerprints of the inputs of a run, and comparison of a run's
 //! metrics with a baseline run by a sample-size-adjusted z-score.
 //!
-//! `z = |Δ| / √(var₁ + var₂)` with `var = std²/n` for per-timestamp skill (rank IC or
-//! AUC − 0.5) and `var = AUC(1 − AUC)/N` for pooled AUC; `z < 1` STABLE, `z < 2` DRIFTING,
+//! `z = |Δ| / √(var₁ + var₂)` with `var = se²` (the Newey–West standard error) for the
+//! per-timestamp skill (rank IC) and `var = AUC(1 − AUC)/N` for pooled AUC; `z < 1` STABLE, `z < 2` DRIFTING,
 //! else DIVERGED. Metrics without a variance (the composite) use fallback thresholds, all
 //! expressed as fractions (never percents): STABLE when `|Δ| ≤ abs` or `|Δ|/|baseline| ≤ rel`,
 //! DRIFTING up to twice those, else DIVERGED. Runs whose scored row counts differ by more than
@@ -132,16 +132,7 @@ pub fn compare(baseline: &RunMetrics, current: &RunMetrics) -> Vec<DriftRow> {
             };
             let ratio = b.n_rows.min(c.n_rows) as f64 / b.n_rows.max(c.n_rows).max(1) as f64;
             let mut these = Vec::new();
-            let sv = |s: &Score| {
-                (
-                    s.skill.mean,
-                    if s.skill.n > 0 {
-                        s.skill.std * s.skill.std / s.skill.n as f64
-                    } else {
-                        0.0
-                    },
-                )
-            };
+            let sv = |s: &Score| (s.skill.mean, s.skill.se * s.skill.se);
             these.push(z_row(t, f, "skill_mean", sv(b), sv(c)));
             if let (Some(ba), Some(ca)) = (b.auc, c.auc) {
                 let v = |a: f64, n: usize| a * (1.0 - a) / n.max(1) as f64;
@@ -184,7 +175,8 @@ mod tests {
                 mean,
                 std,
                 n,
-                t: 0.0,
+                se: std / (n as f64).sqrt(),
+                ..Default::default()
             },
             n_rows: 1000,
             composite,

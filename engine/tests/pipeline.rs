@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use fox_engine::config::{ExperimentConfig, LeakPolicy};
 use fox_engine::synth::{LEAK_FEATURES, SynthParams, generate, write_csv};
-use fox_engine::{EngineError, pipeline, report};
+use fox_engine::{EngineError, report, run};
 
 struct TempDir(PathBuf);
 
@@ -48,7 +48,7 @@ fn setup(dir: &Path) -> ExperimentConfig {
 fn full_run_catches_leaks_ranks_targets_and_selects_informative_features() {
     let tmp = TempDir::new("full");
     let cfg = setup(&tmp.0);
-    let summary = pipeline::run(&cfg, None).unwrap();
+    let summary = run::run(&cfg, None).unwrap();
     let run = tmp.0.join("run");
     for f in [
         "manifest.json",
@@ -169,7 +169,7 @@ fn full_run_catches_leaks_ranks_targets_and_selects_informative_features() {
         "{err}"
     );
     // The same run as a baseline: every metric is stable.
-    let again = pipeline::run(&cfg, Some(&run)).unwrap();
+    let again = run::run(&cfg, Some(&run)).unwrap();
     assert!(!again.drift.is_empty());
     assert!(
         again
@@ -182,7 +182,9 @@ fn full_run_catches_leaks_ranks_targets_and_selects_informative_features() {
     // TOON and JSON renderings of the summary.
     let toon = report::render(&summary, fox_engine::config::SummaryFormat::Toon);
     assert!(
-        toon.contains("ranking[5]{rank,target,kind,composite,skill,t,suspicious,eligible}:"),
+        toon.contains(
+            "ranking[5]{rank,target,kind,skill,se,lo,hi,t,composite,auc,suspicious,eligible}:"
+        ),
         "{toon}"
     );
 }
@@ -197,7 +199,7 @@ fn outputs_are_byte_identical_with_one_and_two_threads() {
     for threads in [1, 2] {
         cfg.threads = threads;
         let _ = std::fs::remove_dir_all(&run);
-        pipeline::run(&cfg, None).unwrap();
+        run::run(&cfg, None).unwrap();
         trees.push(report::read_tree(&run).unwrap());
     }
     assert_eq!(
@@ -217,7 +219,7 @@ fn strict_policy_fails_the_run_and_names_the_leaks() {
     let tmp = TempDir::new("strict");
     let mut cfg = setup(&tmp.0);
     cfg.leakage.policy = LeakPolicy::Strict;
-    match pipeline::run(&cfg, None) {
+    match run::run(&cfg, None) {
         Err(EngineError::Leakage(found)) => {
             for leak in LEAK_FEATURES {
                 assert!(found.iter().any(|f| f == leak), "{leak} not in {found:?}");
@@ -233,7 +235,7 @@ fn warn_policy_keeps_leaks_and_flags_the_leaky_target_as_suspicious() {
     let mut cfg = setup(&tmp.0);
     cfg.leakage.policy = LeakPolicy::Warn;
     cfg.output.save_models = false;
-    let summary = pipeline::run(&cfg, None).unwrap();
+    let summary = run::run(&cfg, None).unwrap();
     let top = &summary.ranking[0];
     assert!(
         !top.suspicious,

@@ -98,6 +98,21 @@ pub enum Span {
 }
 
 impl DataSettings {
+    /// Settings for the file at `path` with every other key at its default.
+    pub fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            format: DataFormat::default(),
+            timestamp_col: default_ts_col(),
+            entity_col: default_entity_col(),
+            timestamp_unit: TimestampUnit::default(),
+            min_cs: default_min_cs(),
+            max_cs_samples: None,
+            max_rows_per_entity: None,
+            on_inf: InfPolicy::default(),
+        }
+    }
+
     /// Whether the input is read as Parquet: `format: parquet`, or `auto` with a `.parquet`
     /// (or `.pq`) extension.
     pub fn is_parquet(&self) -> bool {

@@ -80,6 +80,22 @@ fn default_seed() -> u64 {
 }
 
 impl ExperimentConfig {
+    /// An experiment on `data` with every other section at its defaults.
+    pub fn new(data: DataSettings) -> Self {
+        Self {
+            name: None,
+            data,
+            targets: TargetSettings::default(),
+            features: FeatureSettings::default(),
+            cv: CvSettings::default(),
+            leakage: LeakageSettings::default(),
+            models: ModelSettings::default(),
+            seed: default_seed(),
+            threads: 0,
+            output: OutputSettings::default(),
+        }
+    }
+
     /// Parses YAML text, checking its structure against the schema (all unknown keys, wrong
     /// types, missing keys) and then its values; every problem is reported.
     pub fn from_yaml_str(text: &str) -> Result<Self> {
@@ -189,6 +205,8 @@ mod tests {
     #[test]
     fn minimal_config_gets_defaults() {
         let cfg = ExperimentConfig::from_yaml_str(MINIMAL).unwrap();
+        let built = ExperimentConfig::new(DataSettings::new("panel.csv".into()));
+        assert_eq!(cfg.resolved(), built.resolved());
         assert_eq!(cfg.data.min_cs, 10);
         assert_eq!(
             cfg.targets.include,

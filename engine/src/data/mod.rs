@@ -247,9 +247,7 @@ fn read_raw(cfg: &ExperimentConfig, which: Which<'_>) -> Result<csv_reader::RawT
 /// (timestamp, entity), duplicates rejected, no hygiene filter (every row gets a prediction)
 /// and no feature dropped. Missing columns are named.
 pub fn load_features(data: &crate::config::DataSettings, features: &[String]) -> Result<Panel> {
-    let mut cfg =
-        ExperimentConfig::from_yaml_str("data:\n  path: x\n").expect("the minimal config is valid");
-    cfg.data = data.clone();
+    let cfg = ExperimentConfig::new(data.clone());
     let raw = read_raw(&cfg, Which::Features(features))?;
     let mut panel = raw.into_sorted_panel(&cfg.data.path)?;
     panel.bar_secs = infer_bar_secs(&panel.unique_ts());

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use crate::config::ExperimentConfig;
 use crate::cv::CvPlan;
 use crate::data::{Panel, TargetKind};
-use crate::metrics::{Score, score};
+use crate::metrics::{Score, SkillSeries, score, score_series};
 use crate::models::binning::BinnedMatrix;
 use crate::models::gbdt::{Gbdt, Objective};
 use crate::models::linear::LinearModel;
@@ -32,6 +32,10 @@ pub const LINEAR_MAX_ROWS: usize = 250_000;
 pub struct CvOutcome {
     /// Out-of-sample score over all test blocks.
     pub score: Score,
+    /// Its per-timestamp rank IC series (for paired comparisons of targets).
+    pub series: SkillSeries,
+    /// Mean per-timestamp rank IC of each fold's test block.
+    pub fold_skill: Vec<f64>,
     /// Per-fold importances over `feats` (gain share or |coef| share).
     pub importance: Vec<Vec<f64>>,
     /// Per-fold permutation importances (GBDT only, when requested).
@@ -136,11 +140,35 @@ pub fn evaluate(
         pred.extend_from_slice(p);
     }
     let (importance, permutation) = per_fold.into_iter().map(|(_, i, p)| (i, p)).unzip();
+    let hb = horizon_bars(target.horizon_secs, inp.panel.bar_secs);
+    let (score, series) = score_series(target.kind, &ts, &pred, &labels, hb);
+    let fold_skill = plan
+        .folds
+        .iter()
+        .map(|f| {
+            let (t0, t1) = (inp.panel.ts[f.test.start], inp.panel.ts[f.test.end - 1]);
+            let v: Vec<f64> = series
+                .ts
+                .iter()
+                .zip(&series.values)
+                .filter(|(t, _)| (t0..=t1).contains(*t))
+                .map(|(_, v)| *v)
+                .collect();
+            v.iter().sum::<f64>() / v.len().max(1) as f64
+        })
+        .collect();
     CvOutcome {
-        score: score(target.kind, &ts, &pred, &labels),
+        score,
+        series,
+        fold_skill,
         importance,
         permutation,
     }
+}
+
+/// A label horizon in bars (at least 1).
+pub fn horizon_bars(horizon_secs: i64, bar_secs: i64) -> usize {
+    (horizon_secs.max(1) as u64).div_ceil(bar_secs.max(1) as u64) as usize
 }
 
 /// Permutation importance on the held-out block: drop of the primary metric when one
@@ -179,7 +207,8 @@ fn permutation(
     let base_pred: Vec<f64> = (0..rows.len())
         .map(|i| m.init + per_tree.iter().map(|p| p[i]).sum::<f64>())
         .collect();
-    let base = score(kind, &ts, &base_pred, &labels).primary();
+    // Only the mean matters here; its standard error is not used.
+    let base = score(kind, &ts, &base_pred, &labels, 1).primary();
     // Only the features with the most gain are permuted: the others cannot be selected on
     // permutation evidence anyway, and each permutation re-evaluates every tree using it.
     let gain = m.gain_importance();
@@ -212,7 +241,7 @@ fn permutation(
                     *p += m.trees[k].predict_binned(&v, i) - per_tree[k][i];
                 }
             }
-            (base - score(kind, &ts, &pred, &labels).primary()).max(0.0)
+            (base - score(kind, &ts, &pred, &labels, 1).primary()).max(0.0)
         })
         .collect();
     let s: f64 = drops.iter().sum();

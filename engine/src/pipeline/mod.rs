@@ -1,7 +1,7 @@
 //! The research pipeline: load → leakage pre-scan → bin once → purged CV plans → target
 //! ranking (with dominance quarantine) → feature selection → training and evaluation →
-//! fingerprints → reports. Runs inside a rayon pool of `threads` workers; results do not
-//! depend on the thread count.
+//! fingerprints. [`crate::run`] calls it inside a rayon pool of `threads` workers and writes
+//! the reports; results do not depend on the thread count.
 
 pub mod cv_eval;
 pub mod progress;
@@ -20,11 +20,10 @@ use crate::data::{LoadReport, load_panel};
 use crate::error::{EngineError, Result};
 use crate::leakage::{LeakageReport, apply_policy, policy_name, scan::prescan};
 use crate::models::binning::BinnedMatrix;
-use crate::report::{self, RunOutputs, RunSummary};
 use crate::repro::{self, DriftRow, Fingerprints, RunMetrics};
 use cv_eval::EvalInput;
-use progress::{NoProgress, Progress};
-use ranking::TargetRank;
+use progress::Progress;
+use ranking::{Indistinct, TargetRank};
 use selection::Selection;
 use training::TrainedTarget;
 
@@ -34,6 +33,8 @@ pub struct RunResult {
     pub load: LoadReport,
     /// Ranked targets.
     pub ranking: Vec<TargetRank>,
+    /// Pairs of ranked targets that cannot be told apart.
+    pub indistinct: Vec<Indistinct>,
     /// Leakage findings and exclusions.
     pub leakage: LeakageReport,
     /// Feature selection per top target.
@@ -50,7 +51,7 @@ pub struct RunResult {
     pub drift: Option<Vec<DriftRow>>,
 }
 
-fn stage<T>(
+pub(crate) fn stage<T>(
     progress: &dyn Progress,
     name: &str,
     total: u64,
@@ -69,32 +70,6 @@ fn stage<T>(
         "stage finished"
     );
     Ok(out)
-}
-
-/// Runs the experiment and writes its run directory; returns the summary.
-pub fn run(cfg: &ExperimentConfig, baseline: Option<&Path>) -> Result<RunSummary> {
-    run_with(cfg, baseline, &NoProgress)
-}
-
-/// [`run`], reporting progress to `progress`.
-pub fn run_with(
-    cfg: &ExperimentConfig,
-    baseline: Option<&Path>,
-    progress: &dyn Progress,
-) -> Result<RunSummary> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(cfg.threads)
-        .build()
-        .map_err(|e| EngineError::Cv(format!("cannot start the worker pool: {e}")))?;
-    pool.install(|| {
-        let result = execute(cfg, baseline, progress)?;
-        stage(progress, "write reports", 1, || {
-            report::write_run(&RunOutputs {
-                cfg,
-                result: &result,
-            })
-        })
-    })
 }
 
 /// Runs the experiment without writing anything except the saved models (when enabled).
@@ -140,10 +115,14 @@ pub fn execute(
         bm: &bm,
         progress,
     };
-    let (ranking, evals, mut dom) =
-        stage(progress, "rank targets", panel.targets.len() as u64, || {
-            Ok(ranking::rank_targets(&inp, &feats, &plans))
-        })?;
+    let ranking::Ranking {
+        table: ranking,
+        indistinct,
+        evals,
+        findings: mut dom,
+    } = stage(progress, "rank targets", panel.targets.len() as u64, || {
+        Ok(ranking::rank_targets(&inp, &feats, &plans))
+    })?;
     apply_policy(&mut dom, cfg.leakage.policy)?;
     findings.extend(dom);
     let top: Vec<usize> = ranking
@@ -242,6 +221,7 @@ pub fn execute(
     Ok(RunResult {
         load,
         ranking,
+        indistinct,
         leakage,
         selections,
         trained,

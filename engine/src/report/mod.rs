@@ -1,12 +1,12 @@
 //! The run directory: `manifest.json`, `config.resolved.json`, `target_ranking.csv`,
-//! `leakage_report.json`, `selected_features/<target>.txt`, `selection.json`, `metrics.json`,
-//! `cv_plans.json`, `drift.json` (with a baseline) and `models/`. Files are written atomically
-//! and contain nothing that depends on the machine, the clock or the thread count.
+//! `ranking.json`, `leakage_report.json`, `selected_features/<target>.txt`, `selection.json`,
+//! `metrics.json`, `cv_plans.json`, `summary.json`, `drift.json` (with a baseline) and
+//! `models/`. Files are written atomically and contain nothing that depends on the clock or
+//! the thread count (paths are the ones the config gave).
 
 mod summary;
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::Path;
 
 use serde::Serialize;
@@ -46,33 +46,66 @@ fn opt(v: Option<f64>) -> String {
     v.map(|x| x.to_string()).unwrap_or_default()
 }
 
+/// `target_ranking.csv`, written with the csv crate so that any target name (commas, quotes)
+/// stays one field.
 fn ranking_csv(r: &RunResult) -> String {
-    let mut s = String::from(
-        "rank,target,kind,horizon_secs,composite,skill_mean,skill_std,skill_t,n_timestamps,auc,r2,coverage,eligible,suspicious,quarantined\n",
-    );
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let header = [
+        "rank",
+        "target",
+        "kind",
+        "horizon_secs",
+        "skill",
+        "skill_se",
+        "skill_lo",
+        "skill_hi",
+        "skill_t",
+        "n_timestamps",
+        "composite",
+        "auc",
+        "auc_excess",
+        "r2",
+        "coverage",
+        "eligible",
+        "suspicious",
+        "quarantined",
+        "indistinct_from",
+    ];
+    w.write_record(header).expect("writing to memory");
     for t in &r.ranking {
         let kind = serde_json::to_value(t.kind).expect("serializable");
-        let _ = writeln!(
-            s,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            t.rank,
-            t.target,
-            kind.as_str().unwrap_or(""),
-            t.horizon_secs,
-            t.composite,
-            t.skill_mean,
-            t.skill_std,
-            t.skill_t,
-            t.n_timestamps,
+        w.write_record([
+            t.rank.to_string(),
+            t.target.clone(),
+            kind.as_str().unwrap_or("").to_owned(),
+            t.horizon_secs.to_string(),
+            t.skill.to_string(),
+            t.skill_se.to_string(),
+            t.skill_lo.to_string(),
+            t.skill_hi.to_string(),
+            t.skill_t.to_string(),
+            t.n_timestamps.to_string(),
+            t.composite.to_string(),
             opt(t.auc),
+            opt(t.auc_excess),
             opt(t.r2),
-            t.coverage,
-            t.eligible,
-            t.suspicious,
-            t.quarantined.join(" ")
-        );
+            t.coverage.to_string(),
+            t.eligible.to_string(),
+            t.suspicious.to_string(),
+            t.quarantined.join(" "),
+            t.indistinct_from.join(" "),
+        ])
+        .expect("writing to memory");
     }
-    s
+    String::from_utf8(w.into_inner().expect("writing to memory")).expect("UTF-8 fields")
+}
+
+/// `ranking.json`: every ranked target with its per-fold skill, and the pairs that cannot be
+/// told apart.
+#[derive(Serialize)]
+struct RankingFile<'a> {
+    targets: &'a [crate::pipeline::ranking::TargetRank],
+    indistinct: &'a [crate::pipeline::ranking::Indistinct],
 }
 
 /// Writes the run directory (models were already saved by training) and returns the summary.
@@ -87,6 +120,13 @@ pub fn write_run(out: &RunOutputs) -> Result<RunSummary> {
     };
     put("config.resolved.json", to_json(&cfg.resolved()))?;
     put("target_ranking.csv", ranking_csv(r))?;
+    put(
+        "ranking.json",
+        to_json(&RankingFile {
+            targets: &r.ranking,
+            indistinct: &r.indistinct,
+        }),
+    )?;
     put("leakage_report.json", to_json(&r.leakage))?;
     put("selection.json", to_json(&r.selections))?;
     for s in &r.selections {
@@ -100,6 +140,8 @@ pub fn write_run(out: &RunOutputs) -> Result<RunSummary> {
     if let Some(d) = &r.drift {
         put("drift.json", to_json(d))?;
     }
+    let summary = RunSummary::new(cfg, r, dir);
+    put("summary.json", to_json(&summary))?;
     for t in &r.trained {
         for family in t.scores.keys() {
             for name in ["model.json", "model_meta.json"] {
@@ -123,7 +165,7 @@ pub fn write_run(out: &RunOutputs) -> Result<RunSummary> {
         files,
     };
     write_atomic(&dir.join("manifest.json"), to_json(&manifest).as_bytes())?;
-    Ok(RunSummary::new(cfg, r, dir))
+    Ok(summary)
 }
 
 /// Lists every file under `dir` with its bytes (sorted by relative path), for comparisons.

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::config::{ExperimentConfig, SummaryFormat};
 use crate::pipeline::RunResult;
+use crate::pipeline::ranking::Indistinct;
 use crate::repro::DriftRow;
 
 /// Data section.
@@ -30,12 +31,20 @@ pub struct RankRow {
     pub target: String,
     /// Kind.
     pub kind: String,
-    /// Composite score.
-    pub composite: f64,
-    /// Mean rank IC or AUC − 0.5.
+    /// Mean per-timestamp rank IC of the out-of-sample prediction (both kinds).
     pub skill: f64,
-    /// t-statistic.
+    /// Its standard error (Newey–West).
+    pub se: f64,
+    /// Lower end of its 95 % interval (the ranking key).
+    pub lo: f64,
+    /// Upper end of its 95 % interval.
+    pub hi: f64,
+    /// `skill / se`.
     pub t: f64,
+    /// FoxML composite score.
+    pub composite: f64,
+    /// Pooled AUC (binary).
+    pub auc: Option<f64>,
     /// Flagged for leakage review.
     pub suspicious: bool,
     /// Eligible.
@@ -64,8 +73,14 @@ pub struct ModelRow {
     pub family: String,
     /// Selected features.
     pub n_features: usize,
-    /// Mean rank IC or AUC − 0.5 out-of-sample.
+    /// Mean per-timestamp rank IC out-of-sample.
     pub skill: f64,
+    /// Its standard error (Newey–West).
+    pub se: f64,
+    /// Lower end of its 95 % interval.
+    pub lo: f64,
+    /// Upper end of its 95 % interval.
+    pub hi: f64,
     /// Pooled AUC (binary).
     pub auc: Option<f64>,
     /// Composite.
@@ -98,6 +113,8 @@ pub struct RunSummary {
     pub data: DataSummary,
     /// Ranking.
     pub ranking: Vec<RankRow>,
+    /// Pairs of ranked targets whose skill cannot be told apart.
+    pub indistinct: Vec<Indistinct>,
     /// Leakage findings that were confirmed.
     pub leakage: Vec<LeakRow>,
     /// Selection.
@@ -117,6 +134,10 @@ fn name_of(v: &impl Serialize) -> String {
 
 fn r4(x: f64) -> f64 {
     (x * 1e4).round() / 1e4
+}
+
+fn r2(x: f64) -> f64 {
+    (x * 1e2).round() / 1e2
 }
 
 impl RunSummary {
@@ -139,13 +160,18 @@ impl RunSummary {
                     rank: t.rank,
                     target: t.target.clone(),
                     kind: name_of(&t.kind),
+                    skill: r4(t.skill),
+                    se: r4(t.skill_se),
+                    lo: r4(t.skill_lo),
+                    hi: r4(t.skill_hi),
+                    t: r2(t.skill_t),
                     composite: r4(t.composite),
-                    skill: r4(t.skill_mean),
-                    t: r4(t.skill_t),
+                    auc: t.auc.map(r4),
                     suspicious: t.suspicious,
                     eligible: t.eligible,
                 })
                 .collect(),
+            indistinct: r.indistinct.clone(),
             leakage: r
                 .leakage
                 .findings
@@ -183,6 +209,9 @@ impl RunSummary {
                         family: fam.clone(),
                         n_features: t.features.len(),
                         skill: r4(s.skill.mean),
+                        se: r4(s.skill.se),
+                        lo: r4(s.skill.lo),
+                        hi: r4(s.skill.hi),
                         auc: s.auc.map(r4),
                         composite: r4(s.composite),
                     })
@@ -244,17 +273,37 @@ fn human(s: &RunSummary) -> String {
                 r.rank.to_string(),
                 r.target.clone(),
                 r.kind.clone(),
-                format!("{:.4}", r.composite),
                 format!("{:.4}", r.skill),
-                format!("{:.2}", r.t),
+                format!("[{:.4}, {:.4}]", r.lo, r.hi),
+                format!("{:.1}", r.t),
+                format!("{:.4}", r.composite),
                 flag.into(),
             ]
         })
         .collect();
     out += &table(
-        &["rank", "target", "kind", "composite", "skill", "t", "flag"],
+        &[
+            "rank",
+            "target",
+            "kind",
+            "skill",
+            "95% interval",
+            "t",
+            "composite",
+            "flag",
+        ],
         &rows,
     );
+    out += "skill: mean per-timestamp rank IC of the out-of-sample prediction (all kinds); ranked by the interval's lower end\n";
+    for p in &s.indistinct {
+        out += &format!(
+            "cannot be told apart: {} and {} (difference {:.4} ± {:.4}, 95 %)\n",
+            p.a,
+            p.b,
+            p.diff,
+            crate::metrics::Z95 * p.diff_se
+        );
+    }
     out += &format!("\nLeakage ({} confirmed)\n", s.leakage.len());
     let rows: Vec<Vec<String>> = s
         .leakage
@@ -293,13 +342,22 @@ fn human(s: &RunSummary) -> String {
                 m.family.clone(),
                 m.n_features.to_string(),
                 format!("{:.4}", m.skill),
+                format!("[{:.4}, {:.4}]", m.lo, m.hi),
                 m.auc.map(|a| format!("{a:.4}")).unwrap_or_default(),
                 format!("{:.4}", m.composite),
             ]
         })
         .collect();
     out += &table(
-        &["target", "family", "features", "skill", "auc", "composite"],
+        &[
+            "target",
+            "family",
+            "features",
+            "skill",
+            "95% interval",
+            "auc",
+            "composite",
+        ],
         &rows,
     );
     if !s.drift.is_empty() {

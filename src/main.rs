@@ -3,7 +3,8 @@
 use anyhow::Context;
 use clap::Parser;
 use fox::cli::{
-    Cli, Command, ConfigCommand, DbCommand, EXIT_INVALID_CONFIG, LicenseCommand, UserCommand,
+    Cli, Command, ConfigCommand, DbCommand, EXIT_INVALID_CONFIG, LicenseCommand, TokenCommand,
+    UserCommand,
 };
 use fox::config::{self, ConfigError, LoadedConfig};
 use fox::startup::{Application, shutdown_signal};
@@ -146,6 +147,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "{}",
                 runtime()?.block_on(fox::cli::list_licenses(&cfg.settings))?
             );
+        }
+        Command::Token(TokenCommand::Create { email, name }) => {
+            let cfg = cli.load_config()?;
+            start_logging(&cfg)?;
+            let token = runtime()?.block_on(fox::cli::create_token(&cfg.settings, email, name))?;
+            println!("token: {token}");
+            eprintln!("Shown once: only a hash is stored. Send it as `Authorization: Bearer <token>`.");
+        }
+        Command::Worker { slots } => {
+            let cfg = cli.load_config()?;
+            start_logging(&cfg)?;
+            runtime()?.block_on(fox::startup::run_worker(cfg, *slots, shutdown_signal()))?;
+        }
+        Command::JobRun {
+            dir,
+            threads,
+            baseline,
+        } => {
+            // The worker keeps this process's stderr as the job's log.
+            telemetry::init(fox::config::LogFormat::Llm, "info", Sink::Stderr)?;
+            let code = fox::jobs::runner::run(dir, *threads, baseline.as_deref());
+            return Ok(ExitCode::from(code as u8));
         }
         Command::License(LicenseCommand::Revoke { id, reason }) => {
             let cfg = cli.load_config()?;

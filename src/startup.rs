@@ -16,6 +16,7 @@ use crate::security::{TrustedProxies, local_keys};
 use crate::state::{AppState, Inner};
 use anyhow::Context;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::routing::post;
@@ -26,7 +27,10 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
+use crate::jobs::events::EventHub;
+use crate::jobs::worker::WorkerContext;
+use crate::storage::Store;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -63,32 +67,27 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .route("/checkout/success", get(checkout::show_checkout_success))
         .route("/webhooks/stripe", post(webhooks::receive_stripe_event))
         .route(
-            "/api/v1/licenses/validate",
-            post(api::licenses::validate_license),
-        )
-        .route(
-            "/api/v1/licenses/activate",
-            post(api::licenses::activate_machine),
-        )
-        .route(
-            "/api/v1/licenses/deactivate",
-            post(api::licenses::deactivate_machine),
-        )
-        .route(
             "/.well-known/fox-license-key",
             get(static_files::license_public_key),
         )
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route_layer(axum::middleware::from_fn(record_route));
-
-    let mut app = routes
-        .fallback(|| async { StatusCode::NOT_FOUND })
+        .route("/readyz", get(health::readyz));
+    let api = api::openapi::api_routes();
+    // The site's body limit and timeout apply to everything but the dataset upload, which
+    // streams and enforces the license's own limit.
+    let limited = routes
+        .merge(api.rest)
         .layer(RequestBodyLimitLayer::new(s.body_limit_bytes as usize))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(s.request_timeout_secs),
-        ))
+        ));
+    let upload = api.upload.layer(DefaultBodyLimit::disable());
+
+    let mut app = limited
+        .merge(upload)
+        .route_layer(axum::middleware::from_fn(record_route))
+        .fallback(|| async { StatusCode::NOT_FOUND })
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -135,6 +134,8 @@ pub struct Application {
     pub state: AppState,
     drain: Duration,
     grace: Duration,
+    /// The embedded worker (`worker.embedded_slots` > 0): its stop switch and task.
+    worker: Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
 }
 
 impl Application {
@@ -213,6 +214,24 @@ impl Application {
             db.clone(),
             license_cache.clone(),
         ));
+        let store = Store::from_settings(&settings.storage)?;
+        let job_events = EventHub::new();
+        tokio::spawn(job_events.clone().listen(db.clone()));
+        tokio::spawn(crate::jobs::queue::housekeeping(
+            db.clone(),
+            store.clone(),
+            Duration::from_secs(settings.worker.poll_secs),
+        ));
+        let openapi = serde_json::to_value(api::openapi::api_routes().openapi)
+            .context("building the OpenAPI document")?;
+        let worker = if settings.worker.embedded_slots > 0 {
+            let ctx = WorkerContext::new(db.clone(), store.clone(), Arc::new(settings.clone()))?;
+            let (stop, stopped) = watch::channel(false);
+            let slots = settings.worker.embedded_slots;
+            Some((stop, tokio::spawn(crate::jobs::worker::run(ctx, slots, stopped))))
+        } else {
+            None
+        };
         let limits = Arc::new(Limiters::new(&settings.rate_limit));
         tokio::spawn(crate::security::rate_limit::report_refusals(
             limits.clone(),
@@ -232,6 +251,9 @@ impl Application {
             pages,
             mailer,
             outbox_wake,
+            store,
+            job_events,
+            openapi: Arc::new(openapi),
             settings,
         });
         Ok(Self {
@@ -240,6 +262,7 @@ impl Application {
             state,
             drain,
             grace,
+            worker,
         })
     }
 
@@ -265,11 +288,16 @@ impl Application {
         let grace = self.grace;
         let drain = self.drain;
         let state = self.state.clone();
+        let (stop_worker, worker) = self.worker.unzip();
         let signal = async move {
             shutdown.await;
             state
                 .draining
                 .store(true, std::sync::atomic::Ordering::Relaxed);
+            // The embedded worker stops claiming; its running jobs go back to the queue.
+            if let Some(stop) = &stop_worker {
+                let _ = stop.send(true);
+            }
             if !drain.is_zero() {
                 tracing::info!(
                     drain_secs = drain.as_secs(),
@@ -297,8 +325,37 @@ impl Application {
             r = serve => r.context("server error")?,
             _ = deadline => tracing::warn!("grace period over; closing remaining connections"),
         }
+        if let Some(w) = worker {
+            let _ = tokio::time::timeout(Duration::from_secs(30), w).await;
+        }
         Ok(())
     }
+}
+
+/// `fox worker`: `slots` job slots (default `worker.slots`) until `shutdown`; running jobs
+/// then go back to the queue.
+pub async fn run_worker(
+    config: LoadedConfig,
+    slots: Option<u32>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let settings = config.settings;
+    let db = crate::db::migrate(&settings.database).await?;
+    let store = Store::from_settings(&settings.storage)?;
+    tokio::spawn(crate::jobs::queue::housekeeping(
+        db.clone(),
+        store.clone(),
+        Duration::from_secs(settings.worker.poll_secs),
+    ));
+    let slots = slots.unwrap_or(settings.worker.slots).max(1);
+    let ctx = WorkerContext::new(db, store, Arc::new(settings))?;
+    let (stop, stopped) = watch::channel(false);
+    let worker = tokio::spawn(crate::jobs::worker::run(ctx, slots, stopped));
+    shutdown.await;
+    tracing::info!("worker shutting down: running jobs go back to the queue");
+    let _ = stop.send(true);
+    let _ = worker.await;
+    Ok(())
 }
 
 /// Completes on SIGTERM or Ctrl-C.

@@ -6,7 +6,9 @@ use crate::license::Signer;
 use crate::security::TrustedProxies;
 use crate::security::csrf::Csrf;
 use crate::security::rate_limit::Limiters;
+use crate::jobs::events::EventHub;
 use crate::site::Site;
+use crate::storage::Store;
 use crate::site::render::Prerendered;
 use sqlx::PgPool;
 use std::sync::Arc;
@@ -32,6 +34,12 @@ pub struct Inner {
     pub trusted_proxies: TrustedProxies,
     /// Set on SIGTERM: `/readyz` answers 503 and responses close their connections.
     pub draining: AtomicBool,
+    /// Datasets and job artifacts.
+    pub store: Store,
+    /// Live job events for followers.
+    pub job_events: EventHub,
+    /// The OpenAPI description of `/api/v1` (served at `/api/v1/openapi.json`).
+    pub openapi: Arc<serde_json::Value>,
     /// Issues and verifies license keys.
     pub signer: Signer,
     /// License lookups for the validation API, dropped on every license change.

@@ -82,7 +82,7 @@ pub fn session_of(parts: &Parts) -> Result<Session, AppError> {
 
 /// The logged-in user, or `None`. A session whose user is gone or whose epoch is older than
 /// the user's (password changed since) is ended.
-async fn load_user(parts: &Parts, state: &AppState) -> Result<Option<User>, AppError> {
+pub(crate) async fn load_user(parts: &Parts, state: &AppState) -> Result<Option<User>, AppError> {
     let session = session_of(parts)?;
     let Some(su) = session::logged_in(&session).await? else {
         return Ok(None);

@@ -1,6 +1,7 @@
 //! Authentication and authorisation: password hashing and policy, login sessions, and the
 //! extractors that guard pages by login and role.
 
+pub mod api;
 pub mod forms;
 pub mod guard;
 pub mod password;

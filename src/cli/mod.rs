@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 
 mod accounts;
 mod licenses;
+mod tokens;
 
 pub use accounts::{create_user, read_password};
+pub use tokens::create_token;
 pub use licenses::{issue_license, keygen, list_licenses, revoke_license};
 
 /// Exit code for an invalid configuration.
@@ -47,6 +49,43 @@ pub enum Command {
     /// Create signing keys; issue, list and revoke licenses.
     #[command(subcommand)]
     License(LicenseCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Run jobs: claim queued jobs and run each in its own process, until SIGTERM or Ctrl-C
+    /// (running jobs then go back to the queue). Run several, on several machines, against
+    /// the same database and object store.
+    Worker {
+        /// Job slots (default: worker.slots).
+        #[arg(long)]
+        slots: Option<u32>,
+    },
+    /// Internal: run one prepared job in this process (started by a worker).
+    #[command(hide = true)]
+    JobRun {
+        /// The job's working directory (experiment.json, the dataset; the run goes to out/).
+        #[arg(long)]
+        dir: PathBuf,
+        /// Engine threads.
+        #[arg(long)]
+        threads: usize,
+        /// The baseline run directory to compare with.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for a user and print it once (only its hash is stored).
+    Create {
+        /// The user's email address.
+        #[arg(long)]
+        email: String,
+        /// A name for the token (where it is used).
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

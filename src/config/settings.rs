@@ -29,6 +29,134 @@ pub struct Settings {
     pub pricing: PricingSettings,
     /// Where the website's content is read from at start-up.
     pub site: SiteSettings,
+    /// Where datasets and job artifacts are stored.
+    pub storage: StorageSettings,
+    /// The job runner (`fox worker`, and the worker embedded in `fox serve`).
+    pub worker: WorkerSettings,
+    /// Jobs and datasets.
+    pub jobs: JobSettings,
+}
+
+/// Where datasets and job artifacts are kept. Every server and worker must use the same store.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageSettings {
+    /// `local`: a directory on this machine (one machine only); `s3`: an S3-compatible bucket (shared by servers and workers on several machines).
+    pub backend: StorageBackend,
+    /// Directory of the `local` backend.
+    pub local_dir: String,
+    /// Directory where uploads are spooled while they are checked, before they go to the store (must hold the largest allowed dataset; on the same file system as `local_dir`, a local upload is moved into place without a copy).
+    pub spool_dir: String,
+    /// The `s3` backend.
+    pub s3: S3Settings,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        Self {
+            backend: StorageBackend::Local,
+            local_dir: "var/storage".into(),
+            spool_dir: "var/spool".into(),
+            s3: S3Settings::default(),
+        }
+    }
+}
+
+/// Where the object store is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageBackend {
+    #[default]
+    Local,
+    S3,
+}
+
+/// An S3-compatible bucket.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct S3Settings {
+    /// Bucket name.
+    pub bucket: String,
+    /// Region, e.g. `eu-west-1` (any value for most S3-compatible servers).
+    pub region: String,
+    /// Endpoint URL of an S3-compatible server (MinIO, Ceph, …); unset for AWS.
+    pub endpoint: Option<String>,
+    /// Access key id.
+    pub access_key_id: Option<Secret>,
+    /// Secret access key.
+    pub secret_access_key: Option<Secret>,
+    /// Allow a plain `http://` endpoint (test servers only).
+    pub allow_http: bool,
+    /// Key prefix inside the bucket, e.g. `fox/`.
+    pub prefix: String,
+}
+
+/// The job runner: `fox worker`, and the worker embedded in `fox serve`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkerSettings {
+    /// Job slots of the worker embedded in `fox serve` (0 turns it off: run `fox worker` processes instead).
+    #[schemars(range(max = 64))]
+    pub embedded_slots: u32,
+    /// Job slots of a `fox worker` process (`--slots` overrides).
+    #[schemars(range(min = 1, max = 64))]
+    pub slots: u32,
+    /// Engine threads per job (0: the machine's cores divided by the slots).
+    #[schemars(range(max = 256))]
+    pub threads_per_job: u32,
+    /// Directory for each running job's inputs and outputs (removed after the job).
+    pub work_dir: String,
+    /// Seconds a claimed job stays leased without a heartbeat before another worker may re-run it.
+    #[schemars(range(min = 3, max = 3600))]
+    pub lease_secs: u64,
+    /// Seconds between polls for new work when notifications are missed; also the reaper's period.
+    #[schemars(range(min = 1, max = 300))]
+    pub poll_secs: u64,
+    /// Attempts a job gets when its worker disappears (an engine failure is never retried).
+    #[schemars(range(min = 1, max = 20))]
+    pub max_attempts: u32,
+    /// Seconds a cancelled job's process gets after SIGTERM before SIGKILL.
+    #[schemars(range(min = 1, max = 60))]
+    pub kill_grace_secs: u64,
+    /// The `fox` binary that runs jobs (`fox job-run`); unset: this process's own binary.
+    pub runner: Option<String>,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            embedded_slots: 1,
+            slots: 1,
+            threads_per_job: 0,
+            work_dir: "var/work".into(),
+            lease_secs: 30,
+            poll_secs: 5,
+            max_attempts: 3,
+            kill_grace_secs: 5,
+            runner: None,
+        }
+    }
+}
+
+/// Jobs and datasets.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobSettings {
+    /// Days a finished job's artifacts are kept (the job's record stays).
+    #[schemars(range(min = 1, max = 3650))]
+    pub artifact_retention_days: u32,
+    /// Largest accepted experiment (bytes of YAML text).
+    #[schemars(range(min = 1024, max = 1048576))]
+    pub max_experiment_bytes: u64,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self {
+            artifact_retention_days: 30,
+            max_experiment_bytes: 65536,
+        }
+    }
 }
 
 /// Website content locations (relative paths are resolved from the working directory).

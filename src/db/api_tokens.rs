@@ -95,10 +95,16 @@ pub async fn revoke(conn: &mut PgConnection, user_id: Uuid, id: Uuid) -> sqlx::R
     Ok(r.rows_affected() == 1)
 }
 
-/// The user a presented token belongs to (unrevoked only); records its use.
+/// The user a presented token belongs to (unrevoked only); records its use (at most once a
+/// minute per token, so that a busy client does not write on every request).
 pub async fn authenticate(conn: &mut PgConnection, token: &str) -> sqlx::Result<Option<Uuid>> {
     sqlx::query_scalar!(
-        "UPDATE api_tokens SET last_used_at = now() WHERE token_hash = $1 AND revoked_at IS NULL RETURNING user_id",
+        r#"WITH t AS (SELECT id, user_id, last_used_at FROM api_tokens
+                      WHERE token_hash = $1 AND revoked_at IS NULL),
+                used AS (UPDATE api_tokens SET last_used_at = now()
+                         WHERE id IN (SELECT id FROM t WHERE last_used_at IS NULL
+                                      OR last_used_at < now() - interval '1 minute'))
+           SELECT user_id AS "user_id!" FROM t"#,
         hash(token.trim())
     )
     .fetch_optional(conn)

@@ -6,6 +6,8 @@ pub mod admin;
 pub mod api_tokens;
 pub mod audit;
 pub mod customers;
+pub mod datasets;
+pub mod jobs;
 pub mod leads;
 pub mod licenses;
 pub mod outbox;

@@ -5,6 +5,8 @@ mod lead;
 mod status;
 
 pub use email::{AccountEmail, EmailAddress};
-pub use status::{IssueSource, LeadStatus, LicenseStatus, Role};
+pub use status::{
+    DatasetFormat, EventKind, IssueSource, JobState, LeadStatus, LicenseStatus, Role,
+};
 
 pub use lead::{LeadErrors, LeadInput, NewLead, TEAM_SIZES};

@@ -7,7 +7,7 @@
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
         }
@@ -120,6 +120,43 @@ impl LeadStatus {
             Qualified => &[Won, Lost],
             Won | Lost => &[],
         }
+    }
+}
+
+text_enum! {
+    /// Where a job is (`jobs.state`): queued → running → succeeded | failed | cancelled; a
+    /// running job whose worker vanished goes back to queued while attempts remain.
+    JobState {
+        Queued = "queued",
+        Running = "running",
+        Succeeded = "succeeded",
+        Failed = "failed",
+        Cancelled = "cancelled",
+    }
+}
+
+impl JobState {
+    /// Whether the job is over (it will not change again).
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed | Self::Cancelled)
+    }
+}
+
+text_enum! {
+    /// The format of a dataset (`datasets.format`).
+    DatasetFormat {
+        Csv = "csv",
+        Parquet = "parquet",
+    }
+}
+
+text_enum! {
+    /// What a job event says (`job_events.kind`).
+    EventKind {
+        State = "state",
+        Stage = "stage",
+        Progress = "progress",
+        Log = "log",
     }
 }
 

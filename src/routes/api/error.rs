@@ -43,6 +43,20 @@ pub enum ApiCode {
     Internal,
     /// A webhook's signature does not verify.
     InvalidSignature,
+    /// The account has no license (jobs need one).
+    NoLicense,
+    /// The account's license is suspended / expired / revoked.
+    LicenseSuspended,
+    LicenseExpired,
+    LicenseRevoked,
+    /// The month's job quota is used up (`details` has the limit and the reset date).
+    QuotaExceeded,
+    /// The dataset is larger than the license allows (`details` has the limit).
+    DatasetTooLarge,
+    /// The same `Idempotency-Key` was sent with a different body.
+    IdempotencyConflict,
+    /// The dataset is used by a queued or running job.
+    DatasetInUse,
     #[serde(rename = "INVALID_SIGNATURE")]
     KeyInvalidSignature,
     #[serde(rename = "NOT_FOUND")]

@@ -17,7 +17,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ValidateRequest {
     pub key: String,
@@ -27,7 +27,7 @@ pub struct ValidateRequest {
     pub nonce: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MachineRequest {
     pub key: String,
@@ -37,7 +37,7 @@ pub struct MachineRequest {
 }
 
 /// The license part of a response.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LicenseView {
     pub id: uuid::Uuid,
     pub tier: String,
@@ -45,11 +45,12 @@ pub struct LicenseView {
     pub expires_at: String,
     pub seats: i32,
     pub seats_used: usize,
+    #[schema(value_type = Object)]
     pub entitlements: Value,
 }
 
 /// Always 200: `valid` and a stable `code` say what the key is worth.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ValidateResponse {
     pub valid: bool,
     pub code: validate::Code,
@@ -57,6 +58,20 @@ pub struct ValidateResponse {
     pub license: Option<LicenseView>,
     pub nonce: Option<String>,
     pub ts: String,
+}
+
+/// A machine activation.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MachineAnswer {
+    pub activated: bool,
+    pub machine_id: uuid::Uuid,
+    pub seats: i32,
+    pub seats_used: usize,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DeactivateAnswer {
+    pub deactivated: bool,
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {
@@ -142,6 +157,14 @@ fn machine_error(e: MachineError, rl: &RateHeaders) -> ApiError {
     }
 }
 
+/// Checks a license key and, with a fingerprint, its activation on that machine. Always
+/// 200 for a well-formed request: `valid` and `code` say what the key is worth.
+#[utoipa::path(post, path = "/api/v1/licenses/validate", tag = "licenses",
+    request_body = ValidateRequest,
+    responses(
+        (status = 200, body = ValidateResponse),
+        (status = 422, body = super::openapi::ErrorBody),
+        (status = 429, body = super::openapi::ErrorBody)))]
 pub async fn validate_license(
     State(state): State<AppState>,
     ip: ClientIp,
@@ -174,6 +197,15 @@ pub async fn validate_license(
     Ok(with_headers(Json(body).into_response(), rl))
 }
 
+/// Activates a machine for the key's license within its seats: 201 when new, 200 when it
+/// was active already, 409 `TOO_MANY_MACHINES` when every seat is taken.
+#[utoipa::path(post, path = "/api/v1/licenses/activate", tag = "licenses",
+    request_body = MachineRequest,
+    responses(
+        (status = 201, body = MachineAnswer), (status = 200, body = MachineAnswer),
+        (status = 403, body = super::openapi::ErrorBody),
+        (status = 409, body = super::openapi::ErrorBody),
+        (status = 429, body = super::openapi::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn activate_machine(
     State(state): State<AppState>,
@@ -200,7 +232,12 @@ pub async fn activate_machine(
     // caller's next validation sees the change.
     state.license_cache.clear();
     tracing::info!(license_id = %a.license.id, machine_id = %a.machine_id, created = a.created, "machine activated");
-    let body = serde_json::json!({"activated": true, "machine_id": a.machine_id, "seats": a.license.seats, "seats_used": a.seats_used});
+    let body = MachineAnswer {
+        activated: true,
+        machine_id: a.machine_id,
+        seats: a.license.seats,
+        seats_used: a.seats_used,
+    };
     let status = if a.created {
         StatusCode::CREATED
     } else {
@@ -209,6 +246,14 @@ pub async fn activate_machine(
     Ok(with_headers((status, Json(body)).into_response(), rl))
 }
 
+/// Frees the seat of a machine (404 `NOT_ACTIVATED` when it was not active).
+#[utoipa::path(post, path = "/api/v1/licenses/deactivate", tag = "licenses",
+    request_body = MachineRequest,
+    responses(
+        (status = 200, body = DeactivateAnswer),
+        (status = 403, body = super::openapi::ErrorBody),
+        (status = 404, body = super::openapi::ErrorBody),
+        (status = 429, body = super::openapi::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn deactivate_machine(
     State(state): State<AppState>,
@@ -227,7 +272,7 @@ pub async fn deactivate_machine(
     state.license_cache.clear();
     tracing::info!(license_id = %l.id, "machine deactivated");
     Ok(with_headers(
-        Json(serde_json::json!({"deactivated": true})).into_response(),
+        Json(DeactivateAnswer { deactivated: true }).into_response(),
         rl,
     ))
 }

@@ -1,8 +1,11 @@
 //! The JSON API. Errors use one format (see [`error`]): `{"error": {"code", "message",
 //! "request_id", "details"}}` with a stable code.
 
+pub mod datasets;
 pub mod error;
+pub mod jobs;
 pub mod licenses;
+pub mod openapi;
 
 pub use error::{ApiCode, ApiError, ApiErrorBody};
 

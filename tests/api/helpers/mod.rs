@@ -58,10 +58,19 @@ pub fn test_settings(adjust: impl FnOnce(&mut Settings)) -> Settings {
         .to_string();
     settings.email.outbox_poll_secs = 1;
     settings.security.session_key = Some(Secret::new(SESSION_KEY));
-    settings.security.local_keys_dir = std::env::temp_dir()
-        .join(format!("fox-keys-{id}"))
-        .display()
-        .to_string();
+    let scratch = |what: &str| {
+        std::env::temp_dir()
+            .join(format!("fox-{what}-{id}"))
+            .display()
+            .to_string()
+    };
+    settings.security.local_keys_dir = scratch("keys");
+    settings.storage.local_dir = scratch("storage");
+    settings.storage.spool_dir = scratch("spool");
+    settings.worker.work_dir = scratch("work");
+    // Jobs run in the real `fox` binary (the test binary is not one).
+    settings.worker.runner = Some(env!("CARGO_BIN_EXE_fox").to_string());
+    settings.worker.poll_secs = 1;
     adjust(&mut settings);
     settings
 }

@@ -15,6 +15,6 @@ pub mod routes;
 pub mod security;
 pub mod site;
 pub mod startup;
-pub mod storage;
 pub mod state;
+pub mod storage;
 pub mod telemetry;

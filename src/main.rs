@@ -3,8 +3,8 @@
 use anyhow::Context;
 use clap::Parser;
 use fox::cli::{
-    Cli, Command, ConfigCommand, DbCommand, EXIT_INVALID_CONFIG, LicenseCommand, TokenCommand,
-    UserCommand,
+    ApiCommand, Cli, Command, ConfigCommand, DbCommand, EXIT_INVALID_CONFIG, LicenseCommand,
+    TokenCommand, UserCommand,
 };
 use fox::config::{self, ConfigError, LoadedConfig};
 use fox::startup::{Application, shutdown_signal};
@@ -153,7 +153,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             start_logging(&cfg)?;
             let token = runtime()?.block_on(fox::cli::create_token(&cfg.settings, email, name))?;
             println!("token: {token}");
-            eprintln!("Shown once: only a hash is stored. Send it as `Authorization: Bearer <token>`.");
+            eprintln!(
+                "Shown once: only a hash is stored. Send it as `Authorization: Bearer <token>`."
+            );
+        }
+        Command::Api(ApiCommand::Openapi) => {
+            let doc = fox::routes::api::openapi::api_routes().openapi;
+            print!("{}", fox::routes::api::openapi::document_text(&doc));
+        }
+        Command::Api(ApiCommand::Reference) => {
+            let doc = serde_json::to_value(fox::routes::api::openapi::api_routes().openapi)?;
+            print!("{}", fox::routes::api::reference::markdown(&doc));
         }
         Command::Worker { slots } => {
             let cfg = cli.load_config()?;

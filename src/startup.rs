@@ -5,6 +5,8 @@
 
 use crate::config::LoadedConfig;
 use crate::email::{Mailer, outbox};
+use crate::jobs::events::EventHub;
+use crate::jobs::worker::WorkerContext;
 use crate::middleware::{
     close_when_draining, panic_response, record_route, render_error_pages, track_request,
 };
@@ -14,6 +16,7 @@ use crate::security::headers::security_headers;
 use crate::security::rate_limit::Limiters;
 use crate::security::{TrustedProxies, local_keys};
 use crate::state::{AppState, Inner};
+use crate::storage::Store;
 use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -28,9 +31,6 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
-use crate::jobs::events::EventHub;
-use crate::jobs::worker::WorkerContext;
-use crate::storage::Store;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -228,7 +228,10 @@ impl Application {
             let ctx = WorkerContext::new(db.clone(), store.clone(), Arc::new(settings.clone()))?;
             let (stop, stopped) = watch::channel(false);
             let slots = settings.worker.embedded_slots;
-            Some((stop, tokio::spawn(crate::jobs::worker::run(ctx, slots, stopped))))
+            Some((
+                stop,
+                tokio::spawn(crate::jobs::worker::run(ctx, slots, stopped)),
+            ))
         } else {
             None
         };

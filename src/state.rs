@@ -2,14 +2,14 @@
 
 use crate::config::{Environment, Settings};
 use crate::email::Mailer;
+use crate::jobs::events::EventHub;
 use crate::license::Signer;
 use crate::security::TrustedProxies;
 use crate::security::csrf::Csrf;
 use crate::security::rate_limit::Limiters;
-use crate::jobs::events::EventHub;
 use crate::site::Site;
-use crate::storage::Store;
 use crate::site::render::Prerendered;
+use crate::storage::Store;
 use sqlx::PgPool;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;

@@ -49,7 +49,9 @@ impl FromRequestParts<AppState> for ApiUser {
             Some(token) => {
                 let mut conn = state.db.acquire().await?;
                 let Some(user_id) = db::api_tokens::authenticate(&mut conn, token).await? else {
-                    return Err(unauthorized("The API token is not valid (unknown or revoked)."));
+                    return Err(unauthorized(
+                        "The API token is not valid (unknown or revoked).",
+                    ));
                 };
                 let user = db::customers::user_by_id(&mut conn, user_id)
                     .await?

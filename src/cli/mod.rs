@@ -10,8 +10,8 @@ mod licenses;
 mod tokens;
 
 pub use accounts::{create_user, read_password};
-pub use tokens::create_token;
 pub use licenses::{issue_license, keygen, list_licenses, revoke_license};
+pub use tokens::create_token;
 
 /// Exit code for an invalid configuration.
 pub const EXIT_INVALID_CONFIG: u8 = 2;
@@ -52,6 +52,9 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The API's description.
+    #[command(subcommand)]
+    Api(ApiCommand),
     /// Run jobs: claim queued jobs and run each in its own process, until SIGTERM or Ctrl-C
     /// (running jobs then go back to the queue). Run several, on several machines, against
     /// the same database and object store.
@@ -73,6 +76,14 @@ pub enum Command {
         #[arg(long)]
         baseline: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiCommand {
+    /// Print the OpenAPI 3.1 document of /api/v1 (as served at /api/v1/openapi.json).
+    Openapi,
+    /// Print the API reference page (Markdown) generated from the OpenAPI document.
+    Reference,
 }
 
 #[derive(Debug, Subcommand)]

@@ -99,13 +99,20 @@ pub async fn by_sha256(
     customer_id: Uuid,
     sha256: &[u8],
 ) -> sqlx::Result<Option<Dataset>> {
-    select_dataset!("WHERE customer_id = $1 AND sha256 = $2", customer_id, sha256)
-        .fetch_optional(conn)
-        .await
+    select_dataset!(
+        "WHERE customer_id = $1 AND sha256 = $2",
+        customer_id,
+        sha256
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// The account's datasets, newest first.
-pub async fn for_customer(conn: &mut PgConnection, customer_id: Uuid) -> sqlx::Result<Vec<Dataset>> {
+pub async fn for_customer(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+) -> sqlx::Result<Vec<Dataset>> {
     select_dataset!(
         "WHERE customer_id = $1 ORDER BY created_at DESC, id DESC",
         customer_id
@@ -120,9 +127,13 @@ pub async fn lock(
     customer_id: Uuid,
     id: Uuid,
 ) -> sqlx::Result<Option<Dataset>> {
-    select_dataset!("WHERE customer_id = $1 AND id = $2 FOR UPDATE", customer_id, id)
-        .fetch_optional(conn)
-        .await
+    select_dataset!(
+        "WHERE customer_id = $1 AND id = $2 FOR UPDATE",
+        customer_id,
+        id
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 pub async fn delete(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<()> {

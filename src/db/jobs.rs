@@ -166,7 +166,10 @@ pub async fn count_active(conn: &mut PgConnection, customer_id: Uuid) -> sqlx::R
 }
 
 /// Queued or running jobs on a dataset.
-pub async fn count_active_on_dataset(conn: &mut PgConnection, dataset_id: Uuid) -> sqlx::Result<i64> {
+pub async fn count_active_on_dataset(
+    conn: &mut PgConnection,
+    dataset_id: Uuid,
+) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!" FROM jobs WHERE dataset_id = $1 AND state IN ('queued', 'running')"#,
         dataset_id
@@ -187,9 +190,12 @@ pub async fn ids_on_dataset(conn: &mut PgConnection, dataset_id: Uuid) -> sqlx::
 
 /// Locks the account's row: submissions of one account are counted one at a time.
 pub async fn lock_customer(conn: &mut PgConnection, customer_id: Uuid) -> sqlx::Result<()> {
-    sqlx::query!("SELECT id FROM customers WHERE id = $1 FOR UPDATE", customer_id)
-        .fetch_optional(conn)
-        .await?;
+    sqlx::query!(
+        "SELECT id FROM customers WHERE id = $1 FOR UPDATE",
+        customer_id
+    )
+    .fetch_optional(conn)
+    .await?;
     Ok(())
 }
 
@@ -198,7 +204,10 @@ pub async fn lock_customer(conn: &mut PgConnection, customer_id: Uuid) -> sqlx::
 /// Queued jobs a worker may claim, locked (others skip them): accounts with the fewest
 /// running jobs first, then the oldest job, so that one account's backlog cannot starve
 /// another's.
-pub async fn lock_candidates(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<(Uuid, Uuid)>> {
+pub async fn lock_candidates(
+    conn: &mut PgConnection,
+    limit: i64,
+) -> sqlx::Result<Vec<(Uuid, Uuid)>> {
     let rows = sqlx::query!(
         r#"SELECT j.id, j.customer_id FROM jobs j
            WHERE j.state = 'queued'
@@ -489,7 +498,11 @@ pub async fn events_after(
 }
 
 /// The last log lines of a job (oldest first).
-pub async fn log_tail(conn: &mut PgConnection, job_id: Uuid, lines: i64) -> sqlx::Result<Vec<Event>> {
+pub async fn log_tail(
+    conn: &mut PgConnection,
+    job_id: Uuid,
+    lines: i64,
+) -> sqlx::Result<Vec<Event>> {
     let mut v = sqlx::query_as!(
         Event,
         r#"SELECT id, at, kind AS "kind: EventKind", data FROM job_events

@@ -33,7 +33,9 @@ pub fn format_of(content_type: Option<&str>, name: &str) -> Option<DatasetFormat
         .map(|c| c.trim().to_ascii_lowercase());
     match ct.as_deref() {
         Some("text/csv" | "application/csv") => return Some(DatasetFormat::Csv),
-        Some("application/vnd.apache.parquet" | "application/x-parquet" | "application/parquet") => {
+        Some(
+            "application/vnd.apache.parquet" | "application/x-parquet" | "application/parquet",
+        ) => {
             return Some(DatasetFormat::Parquet);
         }
         _ => {}
@@ -124,7 +126,9 @@ fn unreadable(e: EngineError, name: &str) -> ApiError {
             ..
         } => format!(
             "{name}{}{}: {message}",
-            column.map(|c| format!(", column `{c}`")).unwrap_or_default(),
+            column
+                .map(|c| format!(", column `{c}`"))
+                .unwrap_or_default(),
             row.map(|r| format!(", row {r}")).unwrap_or_default()
         ),
         other => format!("{name}: {other}"),
@@ -173,9 +177,8 @@ where
     let mut hasher = Sha256::new();
     let mut size = 0u64;
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::bad_request(format!("The upload was interrupted: {e}"))
-        })?;
+        let chunk =
+            chunk.map_err(|e| ApiError::bad_request(format!("The upload was interrupted: {e}")))?;
         size += chunk.len() as u64;
         if limit.is_some_and(|l| size > l) {
             // Stop reading at once; the spool file goes with `spool`.
@@ -289,15 +292,27 @@ mod tests {
 
     #[test]
     fn formats_and_names() {
-        assert_eq!(format_of(Some("text/csv; charset=utf-8"), "x"), Some(DatasetFormat::Csv));
+        assert_eq!(
+            format_of(Some("text/csv; charset=utf-8"), "x"),
+            Some(DatasetFormat::Csv)
+        );
         assert_eq!(
             format_of(Some("application/vnd.apache.parquet"), "x"),
             Some(DatasetFormat::Parquet)
         );
-        assert_eq!(format_of(Some("application/octet-stream"), "a.PQ"), Some(DatasetFormat::Parquet));
+        assert_eq!(
+            format_of(Some("application/octet-stream"), "a.PQ"),
+            Some(DatasetFormat::Parquet)
+        );
         assert_eq!(format_of(None, "a.txt"), None);
-        assert_eq!(clean_name(Some("../../etc/passwd"), DatasetFormat::Csv), "passwd");
-        assert_eq!(clean_name(Some("C:\\data\\panel.csv"), DatasetFormat::Csv), "panel.csv");
+        assert_eq!(
+            clean_name(Some("../../etc/passwd"), DatasetFormat::Csv),
+            "passwd"
+        );
+        assert_eq!(
+            clean_name(Some("C:\\data\\panel.csv"), DatasetFormat::Csv),
+            "panel.csv"
+        );
         assert_eq!(clean_name(Some("..\n"), DatasetFormat::Csv), "dataset.csv");
         assert_eq!(clean_name(None, DatasetFormat::Parquet), "dataset.parquet");
         assert_eq!(human_bytes(5_000_000_000), "5 GB");

@@ -48,13 +48,16 @@ impl Limits {
 
     /// The largest dataset in bytes (1 GB = 10^9 bytes).
     pub fn max_dataset_bytes(&self) -> Option<u64> {
-        self.max_dataset_gb.map(|gb| (gb * 1e9) as u64)
+        self.max_dataset_gb.map(|gb| (gb * 1e9).round() as u64)
     }
 }
 
 /// The license the customer's jobs run under: an ACTIVE, unexpired one (the latest to
 /// expire when there are several); otherwise a 403 naming what is wrong with the newest.
-pub async fn usable_license(conn: &mut PgConnection, customer_id: Uuid) -> Result<License, ApiError> {
+pub async fn usable_license(
+    conn: &mut PgConnection,
+    customer_id: Uuid,
+) -> Result<License, ApiError> {
     let licenses = db::licenses::for_customer(conn, customer_id).await?;
     if let Some(l) = licenses
         .iter()
@@ -89,7 +92,9 @@ pub fn license_refusal(l: &License) -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
         code,
-        format!("{detail} Jobs run only under an active license; see your dashboard or contact sales."),
+        format!(
+            "{detail} Jobs run only under an active license; see your dashboard or contact sales."
+        ),
     )
 }
 
@@ -150,8 +155,20 @@ mod tests {
     #[test]
     fn months_start_on_the_first_and_roll_over_the_year() {
         let (s, n) = month_bounds(datetime!(2026-12-04 14:00 UTC));
-        assert_eq!((s, n), (datetime!(2026-12-01 0:00 UTC), datetime!(2027-01-01 0:00 UTC)));
+        assert_eq!(
+            (s, n),
+            (
+                datetime!(2026-12-01 0:00 UTC),
+                datetime!(2027-01-01 0:00 UTC)
+            )
+        );
         let (s, n) = month_bounds(datetime!(2027-02-28 23:59:59 UTC));
-        assert_eq!((s, n), (datetime!(2027-02-01 0:00 UTC), datetime!(2027-03-01 0:00 UTC)));
+        assert_eq!(
+            (s, n),
+            (
+                datetime!(2027-02-01 0:00 UTC),
+                datetime!(2027-03-01 0:00 UTC)
+            )
+        );
     }
 }

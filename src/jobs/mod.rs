@@ -87,7 +87,10 @@ fn issues_text(details: &Value) -> String {
                 .map(|p| {
                     format!(
                         "{}: {}",
-                        p["path"].as_str().filter(|s| !s.is_empty()).unwrap_or("(root)"),
+                        p["path"]
+                            .as_str()
+                            .filter(|s| !s.is_empty())
+                            .unwrap_or("(root)"),
                         p["message"].as_str().unwrap_or("")
                     )
                 })
@@ -274,8 +277,11 @@ pub async fn submit(
             ));
         }
     }
-    let mut experiment =
-        prepare_experiment(&req.experiment, &dataset, state.settings.jobs.max_experiment_bytes)?;
+    let mut experiment = prepare_experiment(
+        &req.experiment,
+        &dataset,
+        state.settings.jobs.max_experiment_bytes,
+    )?;
     if let (Some(b), Some(o)) = (req.baseline_job_id, experiment.as_object_mut()) {
         o.insert("x-fox-baseline-job".into(), b.to_string().into());
     }
@@ -461,7 +467,11 @@ impl JobView {
             duration_secs: duration,
             artifacts_expire_at: j.artifacts_expire_at.map(rfc3339),
             artifacts_deleted: j.artifacts_deleted_at.is_some(),
-            summary: if with_summary { j.summary.clone() } else { None },
+            summary: if with_summary {
+                j.summary.clone()
+            } else {
+                None
+            },
         }
     }
 }

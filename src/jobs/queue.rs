@@ -98,10 +98,15 @@ pub async fn reap(pool: &PgPool) -> sqlx::Result<usize> {
 }
 
 /// Deletes the artifacts of finished jobs whose retention ran out; returns how many jobs.
-pub async fn expire_artifacts(pool: &PgPool, store: &crate::storage::Store) -> anyhow::Result<usize> {
+pub async fn expire_artifacts(
+    pool: &PgPool,
+    store: &crate::storage::Store,
+) -> anyhow::Result<usize> {
     let due = db::jobs::artifacts_due(&mut *pool.acquire().await?, 50).await?;
     for id in &due {
-        store.delete_prefix(&crate::storage::job_prefix(*id)).await?;
+        store
+            .delete_prefix(&crate::storage::job_prefix(*id))
+            .await?;
         db::jobs::mark_artifacts_deleted(&mut *pool.acquire().await?, *id).await?;
         tracing::info!(job_id = %id, "job artifacts expired");
     }

@@ -40,6 +40,12 @@ impl fox_engine::Progress for JsonLines {
 /// Runs the job prepared in `dir` with `threads` engine threads (and the baseline run
 /// directory, if any); returns the process exit code.
 pub fn run(dir: &Path, threads: usize, baseline: Option<&Path>) -> i32 {
+    // A worker killed outright (SIGKILL, out of memory) takes its job's process with it:
+    // nobody would read the result, and the job is re-run elsewhere.
+    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+    if nix::unistd::getppid() == nix::unistd::Pid::from_raw(1) {
+        return 1;
+    }
     let out = JsonLines(Mutex::new(std::io::stdout()));
     let result = (|| -> Result<serde_json::Value, String> {
         let text = std::fs::read_to_string(dir.join("experiment.json"))
@@ -48,8 +54,7 @@ pub fn run(dir: &Path, threads: usize, baseline: Option<&Path>) -> i32 {
         cfg.data.path = dir.join(&cfg.data.path);
         cfg.output.dir = dir.join(&cfg.output.dir);
         cfg.threads = threads;
-        let summary =
-            fox_engine::run::run_with(&cfg, baseline, &out).map_err(|e| e.to_string())?;
+        let summary = fox_engine::run::run_with(&cfg, baseline, &out).map_err(|e| e.to_string())?;
         serde_json::to_value(&summary).map_err(|e| e.to_string())
     })();
     match result {

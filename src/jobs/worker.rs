@@ -52,7 +52,12 @@ struct Signals {
 
 impl Signals {
     fn cancel(&self, job: Uuid) {
-        if let Some(n) = self.cancels.lock().unwrap_or_else(|e| e.into_inner()).get(&job) {
+        if let Some(n) = self
+            .cancels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&job)
+        {
             n.notify_one();
         }
     }
@@ -202,11 +207,23 @@ async fn run_job(
     cancel: Arc<Notify>,
     shutdown: watch::Receiver<bool>,
 ) {
-    let dir = Path::new(&ctx.settings.worker.work_dir).join(format!("job-{}-{}", job.id, job.attempt));
+    let dir =
+        Path::new(&ctx.settings.worker.work_dir).join(format!("job-{}-{}", job.id, job.attempt));
     tracing::info!(job_id = %job.id, attempt = job.attempt, threads, "job started");
     let started = Instant::now();
     let outcome = match prepare(ctx, &job, &dir).await {
-        Ok(baseline) => supervise(ctx, &job, &dir, threads, baseline.as_deref(), cancel, shutdown).await,
+        Ok(baseline) => {
+            supervise(
+                ctx,
+                &job,
+                &dir,
+                threads,
+                baseline.as_deref(),
+                cancel,
+                shutdown,
+            )
+            .await
+        }
         Err(e) => Outcome::Failed(format!("The job could not be prepared: {e:#}")),
     };
     if let Err(e) = conclude(ctx, &job, &dir, outcome).await {
@@ -231,7 +248,10 @@ async fn prepare(ctx: &WorkerContext, job: &Job, dir: &Path) -> anyhow::Result<O
     }
     .context("its dataset was deleted")?;
     ctx.store
-        .get_to_file(&dataset.storage_key, &dir.join(super::data_file_name(dataset.format)))
+        .get_to_file(
+            &dataset.storage_key,
+            &dir.join(super::data_file_name(dataset.format)),
+        )
         .await?;
     let mut experiment = job.experiment.clone();
     let baseline: Option<Uuid> = experiment
@@ -346,7 +366,11 @@ async fn supervise(
         }
     }
     if let Some(outcome) = stop {
-        terminate(&mut child, Duration::from_secs(ctx.settings.worker.kill_grace_secs)).await;
+        terminate(
+            &mut child,
+            Duration::from_secs(ctx.settings.worker.kill_grace_secs),
+        )
+        .await;
         logs.abort();
         return outcome;
     }
@@ -364,9 +388,14 @@ async fn supervise(
 fn exit_reason(s: std::process::ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
     match (s.code(), s.signal()) {
-        (_, Some(9)) => "The engine process was killed (signal 9), most likely because it ran out of memory.".into(),
+        (_, Some(9)) => {
+            "The engine process was killed (signal 9), most likely because it ran out of memory."
+                .into()
+        }
         (_, Some(sig)) => format!("The engine process was stopped by signal {sig}."),
-        (Some(code), _) => format!("The engine process exited with status {code} without a result."),
+        (Some(code), _) => {
+            format!("The engine process exited with status {code} without a result.")
+        }
         _ => "The engine process ended without a result.".into(),
     }
 }
@@ -434,7 +463,10 @@ async fn on_line(
             None
         }
         Some("done") => Some(Ok(v["summary"].clone())),
-        Some("error") => Some(Err(v["message"].as_str().unwrap_or("the run failed").to_string())),
+        Some("error") => Some(Err(v["message"]
+            .as_str()
+            .unwrap_or("the run failed")
+            .to_string())),
         _ => None,
     }
 }
@@ -448,7 +480,16 @@ async fn write_progress(
     rep.written = Some(Instant::now());
     let r = async {
         let mut tx = ctx.db.begin().await?;
-        if db::jobs::set_progress(&mut tx, job.id, job.attempt, &rep.stage, rep.done, rep.total).await? {
+        if db::jobs::set_progress(
+            &mut tx,
+            job.id,
+            job.attempt,
+            &rep.stage,
+            rep.done,
+            rep.total,
+        )
+        .await?
+        {
             if let Some((kind, data)) = &event {
                 db::jobs::add_event(&mut tx, job.id, *kind, data).await?;
             }
@@ -475,13 +516,19 @@ async fn keep_logs(
         kept += 1;
         let line: String = line.chars().take(2000).collect();
         if let Ok(mut conn) = db.acquire().await {
-            let _ = db::jobs::add_event(&mut conn, job, EventKind::Log, &json!({"line": line})).await;
+            let _ =
+                db::jobs::add_event(&mut conn, job, EventKind::Log, &json!({"line": line})).await;
         }
     }
 }
 
 /// Records how the attempt ended (fenced by its attempt number).
-async fn conclude(ctx: &WorkerContext, job: &Job, dir: &Path, outcome: Outcome) -> anyhow::Result<()> {
+async fn conclude(
+    ctx: &WorkerContext,
+    job: &Job,
+    dir: &Path,
+    outcome: Outcome,
+) -> anyhow::Result<()> {
     let (state, error, summary) = match outcome {
         Outcome::LeaseLost => {
             tracing::warn!(job_id = %job.id, attempt = job.attempt, "lease lost; another attempt owns the job");
@@ -500,11 +547,16 @@ async fn conclude(ctx: &WorkerContext, job: &Job, dir: &Path, outcome: Outcome) 
         Outcome::Failed(e) => (JobState::Failed, Some(user_words(ctx, job, &e).await), None),
         Outcome::Succeeded(mut summary) => {
             let files = upload_run(ctx, job, &dir.join(super::OUTPUT_DIR)).await?;
-            if !db::jobs::put_artifacts(&mut *ctx.db.acquire().await?, job.id, job.attempt, &files).await? {
+            if !db::jobs::put_artifacts(&mut *ctx.db.acquire().await?, job.id, job.attempt, &files)
+                .await?
+            {
                 return Ok(());
             }
             if let Some(o) = summary.as_object_mut() {
-                o.insert("run_dir".into(), format!("/api/v1/jobs/{}/artifacts", job.id).into());
+                o.insert(
+                    "run_dir".into(),
+                    format!("/api/v1/jobs/{}/artifacts", job.id).into(),
+                );
             }
             (JobState::Succeeded, None, Some(summary))
         }
@@ -607,7 +659,10 @@ mod tests {
     #[test]
     fn artifact_paths_stay_inside() {
         let d = Path::new("/w");
-        assert_eq!(safe_join(d, "models/a.json"), Some(PathBuf::from("/w/models/a.json")));
+        assert_eq!(
+            safe_join(d, "models/a.json"),
+            Some(PathBuf::from("/w/models/a.json"))
+        );
         assert_eq!(safe_join(d, "../etc/passwd"), None);
         assert_eq!(safe_join(d, "/etc/passwd"), None);
     }

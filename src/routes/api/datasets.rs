@@ -49,7 +49,13 @@ impl DatasetView {
     }
 }
 
+/// The raw bytes of a data file.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct DataFile(#[allow(dead_code)] Vec<u8>);
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadQuery {
     /// The file's name (e.g. `panel.csv`); also tells the format when the content type does not.
     pub name: Option<String>,
@@ -61,7 +67,7 @@ pub struct UploadQuery {
 /// already uploaded the same bytes.
 #[utoipa::path(post, path = "/api/v1/datasets", tag = "datasets",
     params(UploadQuery),
-    request_body(content = Vec<u8>, description = "The CSV or Parquet file", content_type = "text/csv"),
+    request_body(content = DataFile, description = "The CSV (`text/csv`) or Parquet (`application/vnd.apache.parquet`) file as the body, or a `multipart/form-data` form with a `file` part", content_type = "text/csv"),
     responses(
         (status = 201, description = "Dataset created", body = DatasetView),
         (status = 200, description = "The same bytes were uploaded before", body = DatasetView),
@@ -85,9 +91,9 @@ pub async fn create_dataset(
         .as_deref()
         .is_some_and(|c| c.starts_with("multipart/form-data"))
     {
-        let mut form = Multipart::from_request(req, &state)
-            .await
-            .map_err(|e| ApiError::bad_request(format!("The form could not be read: {}", e.body_text())))?;
+        let mut form = Multipart::from_request(req, &state).await.map_err(|e| {
+            ApiError::bad_request(format!("The form could not be read: {}", e.body_text()))
+        })?;
         loop {
             let field = form
                 .next_field()
@@ -98,13 +104,22 @@ pub async fn create_dataset(
                 continue;
             }
             let raw_name = field.file_name().map(str::to_string).or(q.name.clone());
-            let format = uploads::format_of(field.content_type(), raw_name.as_deref().unwrap_or(""))
-                .ok_or_else(unknown_format)?;
+            let format =
+                uploads::format_of(field.content_type(), raw_name.as_deref().unwrap_or(""))
+                    .ok_or_else(unknown_format)?;
             let meta = UploadMeta {
                 name: uploads::clean_name(raw_name.as_deref(), format),
                 format,
             };
-            break uploads::upload(&state, user.customer_id, user.user.id, meta, None, Box::pin(field)).await?;
+            break uploads::upload(
+                &state,
+                user.customer_id,
+                user.user.id,
+                meta,
+                None,
+                Box::pin(field),
+            )
+            .await?;
         }
     } else {
         let format = uploads::format_of(content_type.as_deref(), q.name.as_deref().unwrap_or(""))
@@ -122,7 +137,9 @@ pub async fn create_dataset(
         uploads::upload(&state, user.customer_id, user.user.id, meta, length, body).await?
     };
     Ok(match uploaded {
-        Uploaded::Created(d) => (StatusCode::CREATED, Json(DatasetView::of(&d, None))).into_response(),
+        Uploaded::Created(d) => {
+            (StatusCode::CREATED, Json(DatasetView::of(&d, None))).into_response()
+        }
         Uploaded::Existing(d) => (StatusCode::OK, Json(DatasetView::of(&d, None))).into_response(),
     })
 }
@@ -137,7 +154,7 @@ fn unknown_format() -> ApiError {
 
 /// The account's datasets, newest first.
 #[utoipa::path(get, path = "/api/v1/datasets", tag = "datasets",
-    responses((status = 200, body = DatasetList)), security(("token" = [])))]
+    responses((status = 200, description = "OK", body = DatasetList)), security(("token" = [])))]
 pub async fn list_datasets(
     State(state): State<AppState>,
     user: ApiUser,
@@ -157,7 +174,7 @@ pub struct DatasetList {
 /// One dataset, with the jobs that used it.
 #[utoipa::path(get, path = "/api/v1/datasets/{id}", tag = "datasets",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = DatasetView), (status = 404, body = super::openapi::ErrorBody)),
+    responses((status = 200, description = "OK", body = DatasetView), (status = 404, description = "No such object in your account (`not_found`)", body = super::openapi::ErrorBody)),
     security(("token" = [])))]
 pub async fn show_dataset(
     State(state): State<AppState>,
@@ -175,7 +192,7 @@ pub async fn show_dataset(
 /// Deletes a dataset (refused with 409 `dataset_in_use` while a queued or running job uses it).
 #[utoipa::path(delete, path = "/api/v1/datasets/{id}", tag = "datasets",
     params(("id" = Uuid, Path)),
-    responses((status = 204), (status = 404, body = super::openapi::ErrorBody), (status = 409, body = super::openapi::ErrorBody)),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such object in your account (`not_found`)", body = super::openapi::ErrorBody), (status = 409, description = "Conflicts with the object's state (`conflict`, `dataset_in_use`)", body = super::openapi::ErrorBody)),
     security(("token" = [])))]
 pub async fn delete_dataset(
     State(state): State<AppState>,

@@ -55,7 +55,10 @@ pub async fn create_job(
 ) -> Result<Response, ApiError> {
     let key = headers
         .get("idempotency-key")
-        .map(|v| v.to_str().map_err(|_| ApiError::invalid("Idempotency-Key must be printable ASCII.")))
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| ApiError::invalid("Idempotency-Key must be printable ASCII."))
+        })
         .transpose()?;
     Ok(
         match jobs::submit(&state, user.customer_id, user.user.id, &req, key, None).await? {
@@ -66,6 +69,7 @@ pub async fn create_job(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only jobs in this state.
     pub state: Option<String>,
@@ -84,7 +88,7 @@ pub struct JobList {
 
 /// The account's jobs, newest first, a page at a time.
 #[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", params(ListQuery),
-    responses((status = 200, body = JobList), (status = 422, body = super::openapi::ErrorBody)),
+    responses((status = 200, description = "OK", body = JobList), (status = 422, description = "A parameter is not valid (`invalid_request`)", body = super::openapi::ErrorBody)),
     security(("token" = [])))]
 pub async fn list_jobs(
     State(state): State<AppState>,
@@ -125,20 +129,23 @@ async fn owned_job(state: &AppState, user: &ApiUser, id: Uuid) -> Result<db::job
 /// One job: state, attempt, stage and progress, timestamps, the failure reason in words,
 /// and the result summary once it succeeded.
 #[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", params(("id" = Uuid, Path)),
-    responses((status = 200, body = JobView), (status = 404, body = super::openapi::ErrorBody)),
+    responses((status = 200, description = "OK", body = JobView), (status = 404, description = "No such object in your account (`not_found`)", body = super::openapi::ErrorBody)),
     security(("token" = [])))]
 pub async fn show_job(
     State(state): State<AppState>,
     user: ApiUser,
     Path(id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
-    Ok(job_response(StatusCode::OK, &owned_job(&state, &user, id).await?))
+    Ok(job_response(
+        StatusCode::OK,
+        &owned_job(&state, &user, id).await?,
+    ))
 }
 
 /// Cancels a job (idempotent): a queued job at once, a running one within seconds (its
 /// process is stopped). 409 when it already succeeded or failed.
 #[utoipa::path(post, path = "/api/v1/jobs/{id}/cancel", tag = "jobs", params(("id" = Uuid, Path)),
-    responses((status = 200, body = JobView), (status = 404, body = super::openapi::ErrorBody), (status = 409, body = super::openapi::ErrorBody)),
+    responses((status = 200, description = "OK", body = JobView), (status = 404, description = "No such object in your account (`not_found`)", body = super::openapi::ErrorBody), (status = 409, description = "Conflicts with the object's state (`conflict`, `dataset_in_use`)", body = super::openapi::ErrorBody)),
     security(("token" = [])))]
 pub async fn cancel_job(
     State(state): State<AppState>,
@@ -151,7 +158,7 @@ pub async fn cancel_job(
 
 /// Queues a new job with the same dataset, experiment and baseline.
 #[utoipa::path(post, path = "/api/v1/jobs/{id}/retry", tag = "jobs", params(("id" = Uuid, Path)),
-    responses((status = 201, body = JobView), (status = 404, body = super::openapi::ErrorBody), (status = 409, body = super::openapi::ErrorBody), (status = 429, body = super::openapi::ErrorBody)),
+    responses((status = 201, description = "Created", body = JobView), (status = 404, description = "No such object in your account (`not_found`)", body = super::openapi::ErrorBody), (status = 409, description = "Conflicts with the object's state (`conflict`, `dataset_in_use`)", body = super::openapi::ErrorBody), (status = 429, description = "`quota_exceeded`", body = super::openapi::ErrorBody)),
     security(("token" = [])))]
 pub async fn retry_job(
     State(state): State<AppState>,
@@ -160,14 +167,23 @@ pub async fn retry_job(
 ) -> Result<Response, ApiError> {
     let old = owned_job(&state, &user, id).await?;
     let req = jobs::resubmission(&old)?;
-    match jobs::submit(&state, user.customer_id, user.user.id, &req, None, Some(old.id)).await? {
+    match jobs::submit(
+        &state,
+        user.customer_id,
+        user.user.id,
+        &req,
+        None,
+        Some(old.id),
+    )
+    .await?
+    {
         Submitted::Created(j) | Submitted::Replayed(j) => Ok(job_response(StatusCode::CREATED, &j)),
     }
 }
 
 /// Deletes a finished job and its artifacts (409 while it is queued or running).
 #[utoipa::path(delete, path = "/api/v1/jobs/{id}", tag = "jobs", params(("id" = Uuid, Path)),
-    responses((status = 204), (status = 404, body = super::openapi::ErrorBody), (status = 409, body = super::openapi::ErrorBody)),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such object in your account (`not_found`)", body = super::openapi::ErrorBody), (status = 409, description = "Conflicts with the object's state (`conflict`, `dataset_in_use`)", body = super::openapi::ErrorBody)),
     security(("token" = [])))]
 pub async fn delete_job(
     State(state): State<AppState>,
@@ -179,6 +195,7 @@ pub async fn delete_job(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// Events after this id (the JSON form; SSE clients send `Last-Event-ID` instead).
     pub after: Option<i64>,
@@ -229,7 +246,7 @@ fn is_terminal(e: &db::jobs::Event) -> bool {
     params(("id" = Uuid, Path), ("Last-Event-ID" = Option<i64>, Header), EventsQuery),
     responses(
         (status = 200, description = "text/event-stream: `event: <kind>`, `id: <id>`, `data: <JSON>`; or the JSON page", body = EventList),
-        (status = 404, body = super::openapi::ErrorBody)),
+        (status = 404, description = "No such object in your account (`not_found`)", body = super::openapi::ErrorBody)),
     security(("token" = [])))]
 pub async fn job_events(
     State(state): State<AppState>,
@@ -252,8 +269,8 @@ pub async fn job_events(
     if wants_json {
         let mut conn = state.db.acquire().await?;
         let events = db::jobs::events_after(&mut conn, job.id, after, 1000).await?;
-        let terminal = events.iter().any(is_terminal)
-            || (events.is_empty() && job.state.is_terminal());
+        let terminal =
+            events.iter().any(is_terminal) || (events.is_empty() && job.state.is_terminal());
         return Ok(Json(EventList {
             events: events.iter().map(event_view).collect(),
             terminal,
@@ -325,7 +342,7 @@ fn event_stream(
 /// The files of the job's run directory (manifest, ranking, leakage report, metrics,
 /// models) with size and SHA-256.
 #[utoipa::path(get, path = "/api/v1/jobs/{id}/artifacts", tag = "jobs", params(("id" = Uuid, Path)),
-    responses((status = 200, body = ArtifactList), (status = 404, body = super::openapi::ErrorBody)),
+    responses((status = 200, description = "OK", body = ArtifactList), (status = 404, description = "No such object in your account (`not_found`)", body = super::openapi::ErrorBody)),
     security(("token" = [])))]
 pub async fn list_artifacts(
     State(state): State<AppState>,
@@ -364,7 +381,7 @@ pub struct ArtifactList {
 /// Downloads one file of the run directory.
 #[utoipa::path(get, path = "/api/v1/jobs/{id}/artifacts/{path}", tag = "jobs",
     params(("id" = Uuid, Path), ("path" = String, Path, description = "Path inside the run directory, e.g. `models/fwd_ret_15m/gbdt/model.json`")),
-    responses((status = 200, description = "The file", content_type = "application/octet-stream"), (status = 404, body = super::openapi::ErrorBody)),
+    responses((status = 200, description = "The file", content_type = "application/octet-stream"), (status = 404, description = "No such object in your account (`not_found`)", body = super::openapi::ErrorBody)),
     security(("token" = [])))]
 pub async fn download_artifact(
     State(state): State<AppState>,
@@ -382,7 +399,12 @@ pub async fn download_artifact(
         .store
         .get_stream(&crate::storage::artifact_key(job.id, &a.path))
         .await?;
-    let name = a.path.rsplit('/').next().unwrap_or("artifact").replace('"', "");
+    let name = a
+        .path
+        .rsplit('/')
+        .next()
+        .unwrap_or("artifact")
+        .replace('"', "");
     let content_type = match name.rsplit('.').next() {
         Some("json") => "application/json",
         Some("csv") => "text/csv",
@@ -400,6 +422,7 @@ pub async fn download_artifact(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SummaryQuery {
     /// `toon` for TOON (also chosen by `Accept: application/toon`), else JSON.
     pub format: Option<String>,
@@ -410,7 +433,7 @@ pub struct SummaryQuery {
 #[utoipa::path(get, path = "/api/v1/jobs/{id}/summary", tag = "jobs", params(("id" = Uuid, Path), SummaryQuery),
     responses(
         (status = 200, description = "JSON (application/json) or TOON (application/toon)", content_type = "application/json", body = Object),
-        (status = 404, body = super::openapi::ErrorBody),
+        (status = 404, description = "No such object in your account (`not_found`)", body = super::openapi::ErrorBody),
         (status = 409, description = "The job has not succeeded", body = super::openapi::ErrorBody)),
     security(("token" = [])))]
 pub async fn job_summary(
@@ -451,12 +474,14 @@ pub async fn job_summary(
 
 /// What the account uses against its license's limits.
 #[utoipa::path(get, path = "/api/v1/usage", tag = "jobs",
-    responses((status = 200, body = Usage), (status = 403, body = super::openapi::ErrorBody)),
+    responses((status = 200, description = "OK", body = Usage), (status = 403, description = "No active license", body = super::openapi::ErrorBody)),
     security(("token" = [])))]
 pub async fn show_usage(
     State(state): State<AppState>,
     user: ApiUser,
 ) -> Result<Json<Usage>, ApiError> {
     let mut conn = state.db.acquire().await?;
-    Ok(Json(limits::usage(&mut conn, &state.settings, user.customer_id).await?))
+    Ok(Json(
+        limits::usage(&mut conn, &state.settings, user.customer_id).await?,
+    ))
 }

@@ -162,9 +162,9 @@ fn machine_error(e: MachineError, rl: &RateHeaders) -> ApiError {
 #[utoipa::path(post, path = "/api/v1/licenses/validate", tag = "licenses",
     request_body = ValidateRequest,
     responses(
-        (status = 200, body = ValidateResponse),
-        (status = 422, body = super::openapi::ErrorBody),
-        (status = 429, body = super::openapi::ErrorBody)))]
+        (status = 200, description = "What the key is worth: `valid` and a stable `code`", body = ValidateResponse),
+        (status = 422, description = "The body is not the expected JSON object (`invalid_request`)", body = super::openapi::ErrorBody),
+        (status = 429, description = "Rate limited (`rate_limited`); see `Retry-After`", body = super::openapi::ErrorBody)))]
 pub async fn validate_license(
     State(state): State<AppState>,
     ip: ClientIp,
@@ -202,10 +202,11 @@ pub async fn validate_license(
 #[utoipa::path(post, path = "/api/v1/licenses/activate", tag = "licenses",
     request_body = MachineRequest,
     responses(
-        (status = 201, body = MachineAnswer), (status = 200, body = MachineAnswer),
-        (status = 403, body = super::openapi::ErrorBody),
-        (status = 409, body = super::openapi::ErrorBody),
-        (status = 429, body = super::openapi::ErrorBody)))]
+        (status = 201, description = "Activated", body = MachineAnswer),
+        (status = 200, description = "Already active", body = MachineAnswer),
+        (status = 403, description = "The key or its license is not usable (`INVALID_SIGNATURE`, `NOT_FOUND`, `REVOKED`, `SUSPENDED`, `EXPIRED`)", body = super::openapi::ErrorBody),
+        (status = 409, description = "Every seat is taken (`TOO_MANY_MACHINES`)", body = super::openapi::ErrorBody),
+        (status = 429, description = "Rate limited (`rate_limited`)", body = super::openapi::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn activate_machine(
     State(state): State<AppState>,
@@ -250,10 +251,10 @@ pub async fn activate_machine(
 #[utoipa::path(post, path = "/api/v1/licenses/deactivate", tag = "licenses",
     request_body = MachineRequest,
     responses(
-        (status = 200, body = DeactivateAnswer),
-        (status = 403, body = super::openapi::ErrorBody),
-        (status = 404, body = super::openapi::ErrorBody),
-        (status = 429, body = super::openapi::ErrorBody)))]
+        (status = 200, description = "Deactivated", body = DeactivateAnswer),
+        (status = 403, description = "The key is not usable (`INVALID_SIGNATURE`, `NOT_FOUND`)", body = super::openapi::ErrorBody),
+        (status = 404, description = "The machine was not active (`NOT_ACTIVATED`)", body = super::openapi::ErrorBody),
+        (status = 429, description = "Rate limited (`rate_limited`)", body = super::openapi::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn deactivate_machine(
     State(state): State<AppState>,

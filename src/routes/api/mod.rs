@@ -6,6 +6,7 @@ pub mod error;
 pub mod jobs;
 pub mod licenses;
 pub mod openapi;
+pub mod reference;
 
 pub use error::{ApiCode, ApiError, ApiErrorBody};
 

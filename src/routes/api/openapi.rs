@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 description of `/api/v1`, generated from the handlers' `#[utoipa::path]`
 //! annotations as they are registered (utoipa-axum), served at `/api/v1/openapi.json`,
-//! committed at `docs/openapi.json` (a test fails when it drifts) and rendered into the API
-//! reference page of the docs.
+//! committed at `content/openapi.json` (a test fails when it drifts) and rendered into the API
+//! reference page of the docs (`reference.rs`).
 
 use super::{datasets, jobs, licenses};
 use crate::state::AppState;
@@ -16,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// Where the committed copy lives.
-pub const COMMITTED: &str = "docs/openapi.json";
+pub const COMMITTED: &str = "content/openapi.json";
 
 /// The error document every error answer carries (see the API overview).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -119,7 +119,9 @@ pub fn api_routes() -> ApiRoutes {
 
 /// The document as committed and served (stable key order, pretty-printed).
 pub fn document_text(doc: &utoipa::openapi::OpenApi) -> String {
-    doc.to_pretty_json().expect("the OpenAPI document serializes") + "\n"
+    doc.to_pretty_json()
+        .expect("the OpenAPI document serializes")
+        + "\n"
 }
 
 async fn serve_openapi(State(state): State<AppState>) -> Json<serde_json::Value> {

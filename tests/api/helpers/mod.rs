@@ -477,3 +477,127 @@ pub fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
         .find_map(|c| c.strip_prefix(&format!("{name}=")))
         .map(|c| c.split(';').next().unwrap_or("").to_string())
 }
+
+/// A customer with a Desk license and an API token (the token, and the customer).
+impl TestApp {
+    pub async fn api_customer(&self, email: &str) -> (String, fox::commerce::issue::Issued) {
+        let issued = self.customer(email).await;
+        let t = fox::db::api_tokens::generate();
+        let mut conn = self.db.acquire().await.unwrap();
+        fox::db::api_tokens::insert(&mut conn, issued.user_id, "tests", &t)
+            .await
+            .unwrap();
+        (t.token, issued)
+    }
+
+    /// A request to the API with a bearer token.
+    pub fn api(&self, method: reqwest::Method, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
+    }
+
+    /// Uploads `bytes` as `name` (raw body); the response.
+    pub async fn upload(&self, token: &str, name: &str, bytes: Vec<u8>) -> reqwest::Response {
+        let ct = if name.ends_with(".parquet") {
+            "application/vnd.apache.parquet"
+        } else {
+            "text/csv"
+        };
+        self.api(
+            reqwest::Method::POST,
+            &format!("/api/v1/datasets?name={name}"),
+            token,
+        )
+        .header("content-type", ct)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap()
+    }
+
+    /// Uploads a panel and returns the dataset id.
+    pub async fn dataset(&self, token: &str, bytes: Vec<u8>) -> String {
+        let res = self.upload(token, "panel.csv", bytes).await;
+        assert!(res.status().is_success(), "upload: {}", res.status());
+        res.json::<serde_json::Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Submits `experiment` on `dataset`; the response.
+    pub async fn submit(
+        &self,
+        token: &str,
+        dataset: &str,
+        experiment: serde_json::Value,
+    ) -> reqwest::Response {
+        self.api(reqwest::Method::POST, "/api/v1/jobs", token)
+            .json(&serde_json::json!({"dataset_id": dataset, "experiment": experiment}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The job, as the API shows it.
+    pub async fn job(&self, token: &str, id: &str) -> serde_json::Value {
+        let res = self
+            .api(reqwest::Method::GET, &format!("/api/v1/jobs/{id}"), token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    }
+
+    /// Waits (up to `secs`) until the job is in one of `states`; returns it.
+    pub async fn wait_for_job(
+        &self,
+        token: &str,
+        id: &str,
+        states: &[&str],
+        secs: u64,
+    ) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            let j = self.job(token, id).await;
+            if states.iter().any(|s| j["state"] == *s) {
+                return j;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "job {id} never reached {states:?}: {j}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// A synthetic panel (the engine's generator, leaks planted) as CSV bytes.
+pub fn panel_csv(entities: usize, timestamps: usize, seed: u64) -> Vec<u8> {
+    let p = fox_engine::synth::generate(&fox_engine::synth::SynthParams {
+        n_entities: entities,
+        n_timestamps: timestamps,
+        seed,
+        ..Default::default()
+    });
+    let path = std::env::temp_dir().join(format!("fox-panel-{}.csv", uuid::Uuid::new_v4()));
+    fox_engine::synth::write_csv(&p, &path, false).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    bytes
+}
+
+/// A quick experiment on the generator's panel (runs in about a second).
+pub fn quick_experiment() -> serde_json::Value {
+    serde_json::json!({
+        "name": "quick",
+        "seed": 7,
+        "data": {"timestamp_col": "ts", "entity_col": "symbol", "min_cs": 10},
+        "targets": {"top_n": 1},
+        "features": {"top_m": 5},
+        "cv": {"n_splits": 3},
+        "models": {"gbdt": {"n_trees": 10, "num_leaves": 7, "learning_rate": 0.1}}
+    })
+}

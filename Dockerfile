@@ -20,7 +20,7 @@ COPY --from=build /usr/local/bin/fox /usr/local/bin/fox
 COPY config ./config
 COPY static ./static
 COPY content ./content
-RUN mkdir -p /app/var && chown -R fox:fox /app/var
+RUN mkdir -p /app/var/storage /app/var/spool /app/var/work && chown -R fox:fox /app/var
 USER fox
 ENV FOX_ENV=production FOX__SERVER__HOST=0.0.0.0 FOX__SERVER__PORT=8080
 EXPOSE 8080

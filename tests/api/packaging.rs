@@ -41,6 +41,28 @@ fn compose_file_parses_and_wires_app_to_db() {
     let c: serde_json::Value =
         serde_yaml_ng::from_str(&std::fs::read_to_string("docker-compose.yml").unwrap()).unwrap();
     let app = &c["services"]["app"];
+    let worker = &c["services"]["worker"];
+    assert_eq!(
+        worker["command"][0], "worker",
+        "a worker service that scales"
+    );
+    assert!(
+        worker.get("container_name").is_none() && worker.get("ports").is_none(),
+        "--scale worker=3 needs neither a fixed name nor a host port"
+    );
+    assert_eq!(worker["environment"]["FOX__DATABASE__HOST"], "db");
+    // The server and the workers share the object store.
+    let vols = |s: &serde_json::Value| -> Vec<String> {
+        s["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(vols(app).contains(&"storage:/app/var/storage".to_string()));
+    assert!(vols(worker).contains(&"storage:/app/var/storage".to_string()));
+    assert_eq!(app["environment"]["FOX__WORKER__EMBEDDED_SLOTS"], "0");
     assert_eq!(app["environment"]["FOX_ENV"], "production");
     assert_eq!(app["environment"]["FOX__DATABASE__HOST"], "db");
     assert_eq!(app["depends_on"]["db"]["condition"], "service_healthy");
@@ -51,6 +73,7 @@ fn compose_file_parses_and_wires_app_to_db() {
         .as_object()
         .unwrap()
         .keys()
+        .chain(worker["environment"].as_object().unwrap().keys())
         .filter(|k| k.starts_with("FOX__"))
     {
         let mut node = &schema;

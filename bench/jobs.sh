@@ -18,7 +18,8 @@ UPLOAD_GB=${UPLOAD_GB:-1}
 pg_isready -h 127.0.0.1 -p 5432 -q || pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start
 
 target=${CARGO_TARGET_DIR:-target}
-SQLX_OFFLINE=true cargo build --release --locked --bin fox --bin fox-engine -q
+SQLX_OFFLINE=true cargo build --release --locked --bin fox -q
+SQLX_OFFLINE=true cargo build --release --locked -p fox-engine --bin fox-engine -q
 fox="$PWD/$target/release/fox"
 [ -x "$fox" ] || fox="$target/release/fox"
 engine="$(dirname "$fox")/fox-engine"

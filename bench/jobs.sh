@@ -54,8 +54,8 @@ start_server FOX__WORKER__EMBEDDED_SLOTS=1
 token=$("$fox" token create --email bench@fox.example --name bench 2>/dev/null | sed -n 's/^token: //p')
 psql -h 127.0.0.1 -U postgres -qc "UPDATE licenses SET entitlements = entitlements || '{\"jobs_per_month\": 100000, \"concurrent_jobs\": 16, \"max_dataset_gb\": 20}'" "$db" >/dev/null
 auth=(-H "Authorization: Bearer $token")
-upload() { # FILE NAME -> dataset id
-  curl -fsS "${auth[@]}" -H 'content-type: text/csv' --data-binary @"$1" "$api/datasets?name=$2" | json 'd["id"]'
+upload() { # FILE NAME -> dataset id (streamed from the file: -T never loads it whole)
+  curl -fsS "${auth[@]}" -H 'content-type: text/csv' -X POST -T "$1" "$api/datasets?name=$2" | json 'd["id"]'
 }
 submit() { # DATASET EXPERIMENT_JSON -> job id
   curl -fsS "${auth[@]}" -H 'content-type: application/json' \
@@ -74,6 +74,8 @@ q() { psql -h 127.0.0.1 -U postgres -Atqc "$1" "$db"; }
 tiny=$(upload "$work/tiny.csv" tiny.csv)
 trivial='{"data":{"timestamp_col":"ts","entity_col":"symbol"},"targets":{"top_n":1},"features":{"top_m":3},"cv":{"n_splits":3},"models":{"gbdt":{"n_trees":2,"num_leaves":3}},"threads":1}'
 declare -a out
+# Each result is also printed as it is measured (a later failure keeps the earlier ones).
+record() { out+=("$1"); echo "RESULT $1" >&2; }
 
 if [[ $what == latency || $what == all ]]; then
   ids=()
@@ -82,7 +84,7 @@ if [[ $what == latency || $what == all ]]; then
   done
   list=$(printf "'%s'," "${ids[@]}"); list=${list%,}
   read -r p50 p99 <<<"$(q "SELECT round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ms))::numeric, 1), round((percentile_cont(0.99) WITHIN GROUP (ORDER BY ms))::numeric, 1) FROM (SELECT extract(epoch FROM started_at - created_at) * 1000 AS ms FROM jobs WHERE id IN ($list)) t" | tr '|' ' ')"
-  out+=("latency|submit → running, $LAT_N trivial jobs, idle embedded worker (NOTIFY)|p50 ${p50} ms, p99 ${p99} ms|p99 < 1000 ms")
+  record "latency|submit → running, $LAT_N trivial jobs, idle embedded worker (NOTIFY)|p50 ${p50} ms, p99 ${p99} ms|p99 < 1000 ms"
 fi
 
 if [[ $what == throughput || $what == all ]]; then
@@ -104,7 +106,7 @@ if [[ $what == throughput || $what == all ]]; then
   r1=$(awk -v n="$TP_N" -v s="$one" 'BEGIN {printf "%.2f", n / s}')
   r2=$(awk -v n="$TP_N" -v s="$two" 'BEGIN {printf "%.2f", n / s}')
   ratio=$(awk -v a="$r1" -v b="$r2" 'BEGIN {printf "%.2f", b / a}')
-  out+=("throughput|$TP_N trivial jobs, 1 vs 2 worker processes (1 slot, 1 thread each)|1 worker ${r1} jobs/s, 2 workers ${r2} jobs/s: ${ratio}×|2 workers ≥ 1.7×")
+  record "throughput|$TP_N trivial jobs, 1 vs 2 worker processes (1 slot, 1 thread each)|1 worker ${r1} jobs/s, 2 workers ${r2} jobs/s: ${ratio}×|2 workers ≥ 1.7×"
   start_server FOX__WORKER__EMBEDDED_SLOTS=1
 fi
 
@@ -128,7 +130,7 @@ PY
   t0=$(date +%s.%N); id=$(submit "$medium" "$exp"); wait_done "$id"; t1=$(date +%s.%N)
   job=$(echo "$t1 - $t0" | bc -l)
   over=$(awk -v j="$job" -v c="$cli" 'BEGIN {printf "%.2f s (%.1f %%)", j - c, (j - c) / c * 100}')
-  out+=("overhead|200k rows × 31 columns, 4 folds, 60 trees, $threads threads: CLI vs job (submit → succeeded)|CLI $(printf %.2f "$cli") s, job $(printf %.2f "$job") s: +$over|≤ 5 % + 1 s")
+  record "overhead|200k rows × 31 columns, 4 folds, 60 trees, $threads threads: CLI vs job (submit → succeeded)|CLI $(printf %.2f "$cli") s, job $(printf %.2f "$job") s: +$over|≤ 5 % + 1 s"
 fi
 
 if [[ $what == upload || $what == all ]]; then
@@ -146,7 +148,7 @@ if [[ $what == upload || $what == all ]]; then
   up_s=$(echo "$t1 - $t0" | bc -l)
   hwm=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
   grow=$(( (hwm - before) / 1024 ))
-  out+=("upload|$(awk -v b="$bytes" 'BEGIN {printf "%.2f GB", b / 1e9}') CSV: POST /api/v1/datasets vs cp on this disk|upload $(printf %.2f "$up_s") s ($(awk -v b="$bytes" -v s="$up_s" 'BEGIN {printf "%.0f", b / s / 1e6}') MB/s), cp $(printf %.2f "$cp_s") s ($(awk -v b="$bytes" -v s="$cp_s" 'BEGIN {printf "%.0f", b / s / 1e6}') MB/s); server RSS grew ${grow} MiB (peak $((hwm / 1024)) MiB)|RSS grows < 64 MiB")
+  record "upload|$(awk -v b="$bytes" 'BEGIN {printf "%.2f GB", b / 1e9}') CSV: POST /api/v1/datasets vs cp on this disk|upload $(printf %.2f "$up_s") s ($(awk -v b="$bytes" -v s="$up_s" 'BEGIN {printf "%.0f", b / s / 1e6}') MB/s), cp $(printf %.2f "$cp_s") s ($(awk -v b="$bytes" -v s="$cp_s" 'BEGIN {printf "%.0f", b / s / 1e6}') MB/s); server RSS grew ${grow} MiB (peak $((hwm / 1024)) MiB)|RSS grows < 64 MiB"
 fi
 
 printf '\nrelease build, %s cores, %s\n\n' "$(nproc)" "$(date -u +%FT%TZ)"

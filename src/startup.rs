@@ -1,7 +1,7 @@
 //! Builds the application: the router (every route of the site, docs, checkout, webhooks and
-//! the API is registered here; the account and admin areas keep theirs in
-//! `routes::account::router` and `routes::admin::router`, merged here) with the layers
-//! around it, and the server's lifecycle.
+//! the API is registered here; the account, research and admin areas keep theirs in
+//! `routes::{account, research, admin}::router`, merged here) with the layers around it,
+//! and the server's lifecycle.
 
 use crate::config::LoadedConfig;
 use crate::email::{Mailer, outbox};
@@ -50,6 +50,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let s = &state.settings.server;
     let routes = extra
         .merge(routes::account::router())
+        .merge(routes::research::router())
         .merge(routes::admin::router())
         .route("/", get(routes::show_home))
         .route("/pricing", get(routes::show_pricing))
@@ -82,7 +83,10 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(s.request_timeout_secs),
         ));
-    let upload = api.upload.layer(DefaultBodyLimit::disable());
+    let upload = api
+        .upload
+        .merge(routes::research::upload_router())
+        .layer(DefaultBodyLimit::disable());
 
     let mut app = limited
         .merge(upload)

@@ -57,7 +57,8 @@ async fn read_checked<T: DeserializeOwned>(req: Request, state: &AppState) -> Re
     if !ok {
         tracing::warn!("form rejected: missing or invalid CSRF token");
     }
-    let value = serde_urlencoded::from_bytes(&body)
+    // Repeated keys (checkbox groups) read into lists.
+    let value = serde_html_form::from_bytes(&body)
         .map_err(|e| AppError::BadRequest(format!("The form could not be read: {e}")))?;
     Ok((value, ok))
 }

@@ -203,6 +203,48 @@ pub async fn overview(conn: &mut PgConnection) -> sqlx::Result<Overview> {
     .await
 }
 
+/// Job usage of one customer (counts and bytes only: never dataset contents).
+#[derive(Debug, Clone)]
+pub struct JobUsage {
+    pub email: String,
+    pub company: String,
+    pub queued: i64,
+    pub running: i64,
+    pub succeeded: i64,
+    pub failed: i64,
+    pub this_month: i64,
+    pub datasets: i64,
+    pub dataset_bytes: i64,
+}
+
+/// Customers with jobs or datasets, the busiest this month first.
+pub async fn job_usage(
+    conn: &mut PgConnection,
+    month_start: OffsetDateTime,
+    limit: i64,
+) -> sqlx::Result<Vec<JobUsage>> {
+    sqlx::query_as!(
+        JobUsage,
+        r#"SELECT c.email, c.company,
+                  count(j.id) FILTER (WHERE j.state = 'queued') AS "queued!",
+                  count(j.id) FILTER (WHERE j.state = 'running') AS "running!",
+                  count(j.id) FILTER (WHERE j.state = 'succeeded') AS "succeeded!",
+                  count(j.id) FILTER (WHERE j.state = 'failed') AS "failed!",
+                  count(j.id) FILTER (WHERE j.created_at >= $1) AS "this_month!",
+                  (SELECT count(*) FROM datasets d WHERE d.customer_id = c.id) AS "datasets!",
+                  (SELECT COALESCE(sum(size_bytes), 0)::bigint FROM datasets d WHERE d.customer_id = c.id) AS "dataset_bytes!"
+           FROM customers c LEFT JOIN jobs j ON j.customer_id = c.id
+           GROUP BY c.id
+           HAVING count(j.id) > 0 OR EXISTS (SELECT 1 FROM datasets d WHERE d.customer_id = c.id)
+           ORDER BY count(j.id) FILTER (WHERE j.created_at >= $1) DESC, c.email
+           LIMIT $2"#,
+        month_start,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

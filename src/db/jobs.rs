@@ -202,8 +202,8 @@ pub async fn lock_customer(conn: &mut PgConnection, customer_id: Uuid) -> sqlx::
 // ---- the queue -------------------------------------------------------------------------
 
 /// Queued jobs a worker may claim, locked (others skip them): accounts with the fewest
-/// running jobs first, then the oldest job, so that one account's backlog cannot starve
-/// another's.
+/// running jobs first, then the account served longest ago (round robin), then the oldest
+/// job, so that one account's backlog cannot starve another's.
 pub async fn lock_candidates(
     conn: &mut PgConnection,
     limit: i64,
@@ -212,6 +212,7 @@ pub async fn lock_candidates(
         r#"SELECT j.id, j.customer_id FROM jobs j
            WHERE j.state = 'queued'
            ORDER BY (SELECT count(*) FROM jobs r WHERE r.customer_id = j.customer_id AND r.state = 'running'),
+                    (SELECT max(s.started_at) FROM jobs s WHERE s.customer_id = j.customer_id) NULLS FIRST,
                     j.id
            LIMIT $1
            FOR UPDATE OF j SKIP LOCKED"#,
@@ -494,6 +495,28 @@ pub async fn events_after(
         limit
     )
     .fetch_all(conn)
+    .await
+}
+
+/// The job's stage events, oldest first.
+pub async fn stages(conn: &mut PgConnection, job_id: Uuid) -> sqlx::Result<Vec<Event>> {
+    sqlx::query_as!(
+        Event,
+        r#"SELECT id, at, kind AS "kind: EventKind", data FROM job_events
+           WHERE job_id = $1 AND kind = 'stage' ORDER BY id"#,
+        job_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The id of the job's latest event (0 without any).
+pub async fn last_event_id(conn: &mut PgConnection, job_id: Uuid) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"SELECT COALESCE(max(id), 0) AS "id!" FROM job_events WHERE job_id = $1"#,
+        job_id
+    )
+    .fetch_one(conn)
     .await
 }
 

@@ -48,11 +48,13 @@ pub fn run(dir: &Path, threads: usize, baseline: Option<&Path>) -> i32 {
     }
     let out = JsonLines(Mutex::new(std::io::stdout()));
     let result = (|| -> Result<serde_json::Value, String> {
-        let text = std::fs::read_to_string(dir.join("experiment.json"))
+        // Paths stay relative to the job's directory: the run's manifest and resolved config
+        // name the dataset as the user sees it, not the worker's disk layout.
+        std::env::set_current_dir(dir)
+            .map_err(|e| format!("cannot enter the job's directory: {e}"))?;
+        let text = std::fs::read_to_string("experiment.json")
             .map_err(|e| format!("cannot read the job's experiment: {e}"))?;
         let mut cfg = ExperimentConfig::from_yaml_str(&text).map_err(|e| e.to_string())?;
-        cfg.data.path = dir.join(&cfg.data.path);
-        cfg.output.dir = dir.join(&cfg.output.dir);
         cfg.threads = threads;
         let summary = fox_engine::run::run_with(&cfg, baseline, &out).map_err(|e| e.to_string())?;
         serde_json::to_value(&summary).map_err(|e| e.to_string())
@@ -63,8 +65,6 @@ pub fn run(dir: &Path, threads: usize, baseline: Option<&Path>) -> i32 {
             0
         }
         Err(message) => {
-            // The engine names files by the worker's paths; the user knows them by name.
-            let message = message.replace(&format!("{}/", dir.display()), "");
             out.send(&json!({"type": "error", "message": message}));
             1
         }

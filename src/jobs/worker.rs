@@ -207,8 +207,10 @@ async fn run_job(
     cancel: Arc<Notify>,
     shutdown: watch::Receiver<bool>,
 ) {
-    let dir =
-        Path::new(&ctx.settings.worker.work_dir).join(format!("job-{}-{}", job.id, job.attempt));
+    // Absolute: the engine process runs inside it, and the baseline's path must hold there.
+    let base = std::path::absolute(&ctx.settings.worker.work_dir)
+        .unwrap_or_else(|_| PathBuf::from(&ctx.settings.worker.work_dir));
+    let dir = base.join(format!("job-{}-{}", job.id, job.attempt));
     tracing::info!(job_id = %job.id, attempt = job.attempt, threads, "job started");
     let started = Instant::now();
     let outcome = match prepare(ctx, &job, &dir).await {

@@ -8,6 +8,7 @@ pub mod api;
 pub mod checkout;
 pub mod health;
 pub mod request_access;
+pub mod research;
 pub mod static_files;
 pub mod webhooks;
 

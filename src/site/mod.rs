@@ -2,6 +2,7 @@
 //! rendered docs, the page structs the templates fill, and the pre-rendered pages.
 
 pub mod assets;
+pub mod charts;
 pub mod docs;
 pub mod pages;
 pub mod pricing;

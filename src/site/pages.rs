@@ -143,3 +143,18 @@ pub struct CheckoutSuccessPage {
     pub key: String,
     pub set_password_url: String,
 }
+
+/// The options of a status filter: "Any status" then each status, `selected` marked.
+pub fn status_filter(all: &[&str], selected: Option<&str>) -> Vec<SelectOption> {
+    let mut options = vec![SelectOption {
+        value: String::new(),
+        label: "Any status".into(),
+        selected: selected.is_none(),
+    }];
+    options.extend(all.iter().map(|s| SelectOption {
+        value: s.to_string(),
+        label: s.to_string(),
+        selected: Some(*s) == selected,
+    }));
+    options
+}

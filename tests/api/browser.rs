@@ -257,3 +257,163 @@ async fn buyer_checks_out_gets_a_key_sets_a_password_and_sees_the_license() {
     c.close().await.unwrap();
     let _ = std::fs::remove_dir_all(profile);
 }
+
+/// Waits (up to `secs`) until `css`'s text is `text`.
+async fn wait_for_text(c: &fantoccini::Client, css: &str, text: &str, secs: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    let mut seen = String::new();
+    loop {
+        if let Ok(el) = c.find(Locator::Css(css)).await {
+            seen = el.text().await.unwrap_or_default().trim().to_string();
+            // The badge is upper-cased by the style sheet; WebDriver reads the rendered text.
+            if seen.eq_ignore_ascii_case(text) {
+                return;
+            }
+        }
+        if std::time::Instant::now() >= deadline {
+            let page = c.source().await.unwrap_or_default();
+            panic!("{css} never read {text:?} (last: {seen:?}); the page:\n{page}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_researcher_uploads_runs_watches_reads_compares_and_downloads_in_a_browser() {
+    let app = spawn_app().await;
+    app.customer("ada@analytical.example").await;
+    let (_driver, c, profile) = browser().await;
+
+    c.goto(&app.url("/account/login")).await.unwrap();
+    fill(&c, "input[name='email']", "ada@analytical.example").await;
+    fill(&c, "input[name='password']", PASSWORD).await;
+    click(&c, "form[action='/account/login'] button[type='submit']").await;
+    c.wait()
+        .for_element(Locator::Css("nav.research-links"))
+        .await
+        .unwrap();
+    screenshot(&c, "20-account.png").await;
+
+    // Upload the generator's panel: the script sends it with a progress bar, then the list.
+    let csv = std::env::temp_dir().join(format!("panel-{}.csv", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&csv, panel_csv(30, 150, 1)).unwrap();
+    click(&c, "nav.research-links a[href='/account/datasets']").await;
+    c.wait()
+        .for_element(Locator::Id("upload-form"))
+        .await
+        .unwrap();
+    c.find(Locator::Id("file"))
+        .await
+        .unwrap()
+        .send_keys(&csv.display().to_string())
+        .await
+        .unwrap();
+    click(&c, "#upload-form button[type='submit']").await;
+    c.wait()
+        .for_element(Locator::Id("datasets-table"))
+        .await
+        .unwrap();
+    let list = c.source().await.unwrap();
+    assert!(
+        list.contains("Dataset uploaded.")
+            && list.contains(csv.file_name().unwrap().to_str().unwrap())
+    );
+    screenshot(&c, "21-datasets.png").await;
+
+    // A new job from the quick template, submitted as it is.
+    click(&c, "#datasets-table a.button").await;
+    c.wait().for_element(Locator::Id("job-form")).await.unwrap();
+    let yaml = c
+        .find(Locator::Id("yaml"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(yaml.contains("name: quick-demo"));
+    screenshot(&c, "22-new-job.png").await;
+    click(&c, "#submit-job").await;
+    c.wait().for_element(Locator::Id("job-live")).await.unwrap();
+    screenshot(&c, "23-job-live.png").await;
+    // The page follows the job live and shows the results once it succeeded.
+    wait_for_text(&c, "#job-state", "succeeded", 120).await;
+    c.wait()
+        .for_element(Locator::Id("chart-ranking"))
+        .await
+        .unwrap();
+    let results = c.source().await.unwrap();
+    for id in ["chart-folds", "chart-importance-0", "chart-models"] {
+        assert!(results.contains(id), "{id}");
+    }
+    screenshot(&c, "24-job-results.png").await;
+    let first = c
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .trim_start_matches("/account/jobs/")
+        .to_string();
+
+    // A second run, then the comparison with the first.
+    click(&c, "form[action$='/retry'] button").await;
+    c.wait().for_element(Locator::Id("job-live")).await.unwrap();
+    wait_for_text(&c, "#job-state", "succeeded", 120).await;
+    c.wait().for_element(Locator::Id("with")).await.unwrap();
+    c.find(Locator::Id("with"))
+        .await
+        .unwrap()
+        .select_by_value(&first)
+        .await
+        .unwrap();
+    click(&c, "form[action$='/compare'] button").await;
+    c.wait()
+        .for_element(Locator::Id("drift-table"))
+        .await
+        .unwrap();
+    assert!(c.source().await.unwrap().contains("STABLE"));
+    screenshot(&c, "25-compare.png").await;
+
+    // Downloads: the archive link, fetched with the browser's session.
+    c.back().await.unwrap();
+    c.wait()
+        .for_element(Locator::Id("download-archive"))
+        .await
+        .unwrap();
+    let href = c
+        .find(Locator::Id("download-archive"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let cookies = c
+        .get_all_cookies()
+        .await
+        .unwrap()
+        .iter()
+        .map(|k| format!("{}={}", k.name(), k.value()))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let res = reqwest::Client::new()
+        .get(app.url(&href))
+        .header("cookie", cookies)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.bytes().await.unwrap().starts_with(&[0x1f, 0x8b]),
+        "a gzip archive"
+    );
+    c.close().await.unwrap();
+    for f in ["21-datasets.png", "24-job-results.png", "25-compare.png"] {
+        assert!(
+            screenshots_dir().join(f).metadata().unwrap().len() > 10_000,
+            "{f}"
+        );
+    }
+    let _ = std::fs::remove_file(csv);
+    let _ = std::fs::remove_dir_all(profile);
+}

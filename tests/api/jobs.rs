@@ -998,3 +998,83 @@ async fn the_openapi_document_is_served_and_matches_the_committed_copy() {
     let html = app.get("/docs/api-reference").await.text().await.unwrap();
     assert!(html.contains("/api/v1/jobs/{id}/events") && html.contains("JobView"));
 }
+
+#[tokio::test]
+async fn accounts_take_turns_on_a_busy_worker() {
+    let app = spawn_app_with(|s| s.worker.embedded_slots = 0).await;
+    let (ada, _) = app.api_customer("ada@analytical.example").await;
+    let (bob, _) = app.api_customer("bob@babbage.example").await;
+    let ada_data = app.dataset(&ada, panel_csv(10, 40, 1)).await;
+    let bob_data = app.dataset(&bob, panel_csv(10, 40, 2)).await;
+    let mut ada_jobs = Vec::new();
+    for _ in 0..4 {
+        ada_jobs
+            .push(body(app.submit(&ada, &ada_data, quick_experiment()).await).await["id"].clone());
+    }
+    let bob_job = body(app.submit(&bob, &bob_data, quick_experiment()).await).await["id"].clone();
+    // One slot: claim, finish, claim… Bob's single job, submitted last, runs second.
+    let mut order = Vec::new();
+    while let Some(job) = fox::jobs::queue::claim_next(&app.db, &app.settings, "w")
+        .await
+        .unwrap()
+    {
+        order.push(Value::String(job.id.to_string()));
+        let mut conn = app.db.acquire().await.unwrap();
+        let f = fox::db::jobs::Finish {
+            state: fox::domain::JobState::Cancelled,
+            error: None,
+            summary: None,
+            artifacts_expire_at: None,
+        };
+        assert!(
+            fox::db::jobs::finish(&mut conn, job.id, job.attempt, &f)
+                .await
+                .unwrap()
+        );
+    }
+    assert_eq!(order.len(), 5);
+    assert_eq!(order[0], ada_jobs[0]);
+    assert_eq!(order[1], bob_job, "{order:?}");
+    assert_eq!(&order[2..], &ada_jobs[1..]);
+}
+
+#[tokio::test]
+async fn artifacts_expire_after_the_retention_and_the_record_stays() {
+    let app = spawn_app().await;
+    let (token, _) = app.api_customer("ada@analytical.example").await;
+    let dataset = app.dataset(&token, panel_csv(30, 150, 1)).await;
+    let id = body(app.submit(&token, &dataset, quick_experiment()).await).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let done = app.wait_for_job(&token, &id, &["succeeded"], 120).await;
+    assert!(done["artifacts_expire_at"].is_string());
+    let jobs_dir = std::path::Path::new(&app.settings.storage.local_dir)
+        .join("jobs")
+        .join(&id);
+    assert!(!walk(&jobs_dir).is_empty());
+    sqlx::query(
+        "UPDATE jobs SET artifacts_expire_at = now() - interval '1 second' WHERE id = $1::uuid",
+    )
+    .bind(&id)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let n = fox::jobs::queue::expire_artifacts(&app.db, &app.state.store)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    assert!(walk(&jobs_dir).is_empty(), "the run directory is gone");
+    let j = app.job(&token, &id).await;
+    assert_eq!(j["state"], "succeeded");
+    assert_eq!(j["artifacts_deleted"], true);
+    assert!(j["summary"].is_object(), "the summary stays");
+    let arts = body(
+        app.api(Method::GET, &format!("/api/v1/jobs/{id}/artifacts"), &token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(arts["artifacts"].as_array().unwrap().is_empty());
+}

@@ -17,6 +17,7 @@ mod leads;
 mod license_api;
 mod lifecycle;
 mod packaging;
+mod research;
 mod site;
 mod webhooks;
 mod workers;

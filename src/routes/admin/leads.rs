@@ -52,7 +52,7 @@ pub async fn list_leads(
         db::admin::leads(&mut conn, status, search, 500).await?
     };
     let all: Vec<&str> = LeadStatus::ALL.iter().map(|s| s.as_str()).collect();
-    let status_options = super::pages::status_filter(&all, status.map(LeadStatus::as_str));
+    let status_options = crate::site::pages::status_filter(&all, status.map(LeadStatus::as_str));
     let csrf = state.csrf.for_request(&headers);
     let page = LeadsPage {
         layout: state.site.layout(

@@ -59,7 +59,7 @@ pub async fn list_licenses(
         .await?
     };
     let all: Vec<&str> = LicenseStatus::ALL.iter().map(|s| s.as_str()).collect();
-    let status_options = super::pages::status_filter(&all, status.map(LicenseStatus::as_str));
+    let status_options = crate::site::pages::status_filter(&all, status.map(LicenseStatus::as_str));
     let csrf = state.csrf.for_request(&headers);
     let page = LicensesPage {
         layout: state

@@ -63,9 +63,13 @@ pub async fn show_overview(
     headers: HeaderMap,
     user: StaffUser,
 ) -> Result<Response> {
-    let overview = {
+    let (overview, usage) = {
         let mut conn = state.db.acquire().await?;
-        db::admin::overview(&mut conn).await?
+        let (month, _) = crate::jobs::limits::month_bounds(time::OffsetDateTime::now_utc());
+        (
+            db::admin::overview(&mut conn).await?,
+            db::admin::job_usage(&mut conn, month, 200).await?,
+        )
     };
     let csrf = state.csrf.for_request(&headers);
     let page = OverviewPage {
@@ -77,6 +81,25 @@ pub async fn show_overview(
         ),
         nav: staff_nav(&user, "overview", &csrf.token),
         overview,
+        usage: usage
+            .into_iter()
+            .map(|u| {
+                vec![
+                    u.email,
+                    u.company,
+                    u.this_month.to_string(),
+                    u.running.to_string(),
+                    u.queued.to_string(),
+                    u.succeeded.to_string(),
+                    u.failed.to_string(),
+                    format!(
+                        "{} ({})",
+                        u.datasets,
+                        crate::jobs::datasets::human_bytes(u.dataset_bytes as u64)
+                    ),
+                ]
+            })
+            .collect(),
     };
     forms::render_with(&page, csrf, StatusCode::OK)
 }

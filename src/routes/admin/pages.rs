@@ -18,6 +18,8 @@ pub struct OverviewPage {
     pub layout: Layout,
     pub nav: StaffNav,
     pub overview: Overview,
+    /// Job usage per customer (formatted cells).
+    pub usage: Vec<Vec<String>>,
 }
 
 /// A lead row.
@@ -176,19 +178,4 @@ pub struct AuditPage {
     pub layout: Layout,
     pub nav: StaffNav,
     pub entries: Vec<AuditRow>,
-}
-
-/// The options of a status filter: "Any status" then each status, `selected` marked.
-pub(super) fn status_filter(all: &[&str], selected: Option<&str>) -> Vec<SelectOption> {
-    let mut options = vec![SelectOption {
-        value: String::new(),
-        label: "Any status".into(),
-        selected: selected.is_none(),
-    }];
-    options.extend(all.iter().map(|s| SelectOption {
-        value: s.to_string(),
-        label: s.to_string(),
-        selected: Some(*s) == selected,
-    }));
-    options
 }

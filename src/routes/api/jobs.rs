@@ -265,7 +265,9 @@ pub async fn job_events(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i64>().ok());
-    let after = q.after.or(last_event_id).unwrap_or(0).max(0);
+    // A reconnecting EventSource sends Last-Event-ID and keeps its URL's `after`: the
+    // header is the newer position.
+    let after = last_event_id.or(q.after).unwrap_or(0).max(0);
     if wants_json {
         let mut conn = state.db.acquire().await?;
         let events = db::jobs::events_after(&mut conn, job.id, after, 1000).await?;

@@ -355,3 +355,44 @@ async fn every_research_form_needs_its_csrf_token() {
     );
     assert_eq!(app.count("SELECT count(*) FROM datasets").await, 2);
 }
+
+#[tokio::test]
+async fn the_plain_upload_form_past_the_license_limit_says_so_and_keeps_nothing() {
+    let app = spawn_app().await;
+    let (c, _) = signed_in(&app, "ada@analytical.example").await;
+    // 20 kB on this license.
+    sqlx::query(
+        "UPDATE licenses SET entitlements = jsonb_set(entitlements, '{max_dataset_gb}', '0.00002')",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let (_, html) = page(&app, &c, "/account/datasets").await;
+    assert!(
+        html.contains("Up to 20 kB per dataset on your license."),
+        "the limit is shown up front"
+    );
+    let csrf = extract_value(&html, "csrf_token").unwrap();
+    let csv = panel_csv(30, 60, 2);
+    assert!(csv.len() > 20_000);
+    let form = reqwest::multipart::Form::new()
+        .text("csrf_token", csrf)
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(csv).file_name("big.csv"),
+        );
+    let res = c
+        .post(app.url("/account/datasets"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("id=\"upload-error\""),
+        "the page shows the error box"
+    );
+    assert!(html.contains("20 kB"), "the message names the limit");
+    assert_eq!(app.count("SELECT count(*) FROM datasets").await, 0);
+}

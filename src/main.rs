@@ -180,6 +180,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let code = fox::jobs::runner::run(dir, *threads, baseline.as_deref());
             return Ok(ExitCode::from(code as u8));
         }
+        Command::License(LicenseCommand::OfflineActivation {
+            id,
+            fingerprint,
+            name,
+        }) => {
+            let cfg = cli.load_config()?;
+            start_logging(&cfg)?;
+            let token = runtime()?.block_on(fox::cli::offline_activation(
+                &cfg.settings,
+                &cli.environment()?,
+                id,
+                fingerprint,
+                name,
+            ))?;
+            println!("{token}");
+            eprintln!("Install it on that machine with `fox-engine license install FILE`.");
+        }
         Command::License(LicenseCommand::Revoke { id, reason }) => {
             let cfg = cli.load_config()?;
             start_logging(&cfg)?;

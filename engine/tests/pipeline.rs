@@ -2,6 +2,8 @@
 //! targets rank in their planted order, selection recovers the informative features, outputs
 //! are byte-identical across thread counts, saved models predict, and baselines compare.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use fox_engine::config::{ExperimentConfig, LeakPolicy};
@@ -98,7 +100,11 @@ fn full_run_catches_leaks_ranks_targets_and_selects_informative_features() {
     assert!(pred.iter().all(|p| p.is_finite()));
     // `fox-engine predict` on the data file gives the same scores, one line per row.
     let csv = tmp.0.join("pred.csv");
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_fox-engine"))
+    // The binary needs a license: one of our own, activated offline on this machine.
+    let license = common::License::new("pipeline", serde_json::json!({}));
+    license.activate_offline();
+    let status = license
+        .command()
         .args(["--log-level", "warn", "predict"])
         .arg(run.join("models/fwd_ret_15m/gbdt"))
         .arg(&cfg.data.path)

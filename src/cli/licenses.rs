@@ -131,3 +131,48 @@ pub async fn revoke_license(
     tx.commit().await?;
     Ok(id)
 }
+
+/// `license offline-activation`: an offline activation file for an air-gapped machine,
+/// audited as `cli`.
+pub async fn offline_activation(
+    settings: &config::Settings,
+    env: &config::Environment,
+    id: &str,
+    fingerprint: &str,
+    name: &str,
+) -> anyhow::Result<String> {
+    use crate::license::validate::{self, MachineError};
+    let id: uuid::Uuid = id
+        .trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("not a license id (expected a UUID): {id:?}"))?;
+    let Some(key) = crate::security::local_keys::license_signing_key(settings, env)? else {
+        anyhow::bail!(
+            "license.signing_key is not set: an activation signed with a throw-away key would not verify"
+        );
+    };
+    let signer = crate::license::Signer::new(key);
+    let pool = crate::db::migrate(&settings.database).await?;
+    let mut tx = pool.begin().await?;
+    let token =
+        match validate::offline_activation(&mut tx, &signer, id, fingerprint.trim(), name.trim())
+            .await
+        {
+            Ok(t) => t,
+            Err(MachineError::Refused(p)) => anyhow::bail!("license {id}: {}", p.detail),
+            Err(MachineError::Db(e)) => {
+                return Err(anyhow::Error::new(e).context("activating the machine"));
+            }
+        };
+    crate::db::audit::record(
+        &mut tx,
+        &crate::db::audit::Actor::system("cli"),
+        "license.offline_activation",
+        "license",
+        &id.to_string(),
+        serde_json::json!({ "machine": name.trim() }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(token)
+}

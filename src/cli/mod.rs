@@ -10,7 +10,7 @@ mod licenses;
 mod tokens;
 
 pub use accounts::{create_user, read_password};
-pub use licenses::{issue_license, keygen, list_licenses, revoke_license};
+pub use licenses::{issue_license, keygen, list_licenses, offline_activation, revoke_license};
 pub use tokens::create_token;
 
 /// Exit code for an invalid configuration.
@@ -157,6 +157,17 @@ pub enum LicenseCommand {
     },
     /// List licenses, newest first, as a table.
     List,
+    /// Print an offline activation file for an air-gapped machine (takes a seat); the customer installs it with `fox-engine license install FILE`.
+    OfflineActivation {
+        /// License id (a UUID, as printed by `fox license list`).
+        id: String,
+        /// The machine's fingerprint (`fox-engine license fingerprint` on that machine).
+        #[arg(long)]
+        fingerprint: String,
+        /// A name for the machine, shown with its seat.
+        #[arg(long, default_value = "offline machine")]
+        name: String,
+    },
     /// Revoke a license for good (the customer is emailed).
     Revoke {
         /// License id (a UUID, as printed by `fox license list`).

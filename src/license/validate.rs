@@ -3,7 +3,7 @@
 //! routes only parse requests and answer with what these functions decide.
 
 use super::cache::{Cached, LicenseCache};
-use super::{KeyError, Signer};
+use super::{KeyError, Signer, activation};
 use crate::db::{self, licenses::License};
 use crate::domain::LicenseStatus;
 use sqlx::{PgConnection, PgPool};
@@ -251,6 +251,26 @@ fn seats_full(seats: i32) -> String {
     format!("All {seats} seats are in use; deactivate a machine first.")
 }
 
+/// The platform's signed statement that `l` may run on machine `fingerprint` (see
+/// `fox_license::activation`): sent with every activation and valid revalidation, or as an
+/// offline activation file. It carries the license's current end, so a renewal reaches
+/// clients whose key was issued before it.
+pub fn activation_token(
+    signer: &Signer,
+    l: &License,
+    fingerprint: &str,
+    mode: activation::Mode,
+) -> String {
+    signer.issue_activation(&activation::ActivationClaims {
+        v: 1,
+        lid: l.id,
+        fp: fingerprint.to_string(),
+        iat: OffsetDateTime::now_utc().unix_timestamp(),
+        exp: l.works_until().unix_timestamp(),
+        mode,
+    })
+}
+
 /// Whether a fingerprint is acceptable: 8 to 256 printable ASCII characters.
 pub fn fingerprint_ok(f: &str) -> bool {
     (8..=256).contains(&f.len()) && f.bytes().all(|b| b.is_ascii_graphic())
@@ -279,9 +299,22 @@ pub async fn activate(
     if let Some(p) = status_problem(&l) {
         return Err(MachineError::Refused(p));
     }
-    let l = db::licenses::lock(conn, l.id)
+    activate_locked(conn, l.id, fingerprint, name).await
+}
+
+/// Activates `fingerprint` for license `id` within its seats, under a row lock.
+async fn activate_locked(
+    conn: &mut PgConnection,
+    id: Uuid,
+    fingerprint: &str,
+    name: &str,
+) -> Result<Activation, MachineError> {
+    let l = db::licenses::lock(conn, id)
         .await?
-        .ok_or_else(|| MachineError::Refused(Problem::new(Code::NotFound, "license not found")))?;
+        .ok_or_else(|| MachineError::Refused(not_registered()))?;
+    if let Some(p) = status_problem(&l) {
+        return Err(MachineError::Refused(p));
+    }
     let machines = db::licenses::active_machines(conn, l.id).await?;
     let (machine_id, created) = match machines.iter().find(|m| m.fingerprint == fingerprint) {
         Some(m) => (m.id, false),
@@ -302,6 +335,31 @@ pub async fn activate(
         machine_id,
         created,
     })
+}
+
+/// An offline activation file for an air-gapped machine, issued by staff: takes a seat for
+/// `fingerprint` (like an online activation) and answers the signed activation, good until the
+/// license ends. Runs in the caller's transaction; the caller audits.
+pub async fn offline_activation(
+    conn: &mut PgConnection,
+    signer: &Signer,
+    id: Uuid,
+    fingerprint: &str,
+    name: &str,
+) -> Result<String, MachineError> {
+    if !fingerprint_ok(fingerprint) {
+        return Err(MachineError::Refused(Problem::new(
+            Code::FingerprintRequired,
+            "The fingerprint must be 8 to 256 printable characters: the output of `fox-engine license fingerprint` on that machine.",
+        )));
+    }
+    let a = activate_locked(conn, id, fingerprint, name).await?;
+    Ok(activation_token(
+        signer,
+        &a.license,
+        fingerprint,
+        activation::Mode::Offline,
+    ))
 }
 
 /// Deactivates `fingerprint` for the key's license (whatever the license's status, so that

@@ -441,3 +441,222 @@ async fn a_revocation_reaches_a_cached_answer_through_the_database_notification(
         "well within the 30 s safety TTL"
     );
 }
+
+/// The engine CLI's license check (`fox_license::check` over HTTP), against this server.
+fn engine_check(
+    app: &TestApp,
+    fingerprint: &str,
+    dir: &std::path::Path,
+    policy: fox_license::check::Policy,
+) -> fox_license::check::Checker<fox_license::check::SystemClock, fox_license::http::HttpPlatform> {
+    fox_license::check::Checker {
+        public_key: app.state.signer.public_key(),
+        url: app.address.clone(),
+        fingerprint: fingerprint.into(),
+        machine_name: format!("box-{}", &fingerprint[..4]),
+        policy,
+        store: fox_license::check::Store::new(dir.join(fingerprint)),
+        clock: fox_license::check::SystemClock,
+        platform: fox_license::http::HttpPlatform::new(&app.address),
+    }
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.unwrap()
+}
+
+#[tokio::test]
+async fn the_engine_cli_check_activates_within_seats_revalidates_and_stops_when_revoked() {
+    let app = spawn_app().await;
+    let (id, key) = issue(&app, "researcher", 30).await; // one seat
+    let dir = std::env::temp_dir().join(format!("fox-cli-{}", uuid::Uuid::new_v4().simple()));
+    // Revalidate on every check, so each one asks the server.
+    let always = fox_license::check::Policy {
+        revalidate_after: 0,
+        grace: 7 * 86_400,
+    };
+    let (a, b) = (
+        engine_check(&app, "machine-a-0123456789", &dir, always),
+        engine_check(&app, "machine-b-0123456789", &dir, always),
+    );
+    let k = key.clone();
+    let (a, first) = blocking(move || {
+        let r = a.check(&k);
+        (a, r)
+    })
+    .await;
+    let first = first.unwrap();
+    assert_eq!(first.claims.lid, id);
+    assert_eq!(first.activation.fp, "machine-a-0123456789");
+    let machines: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM machines WHERE license_id = $1 AND deactivated_at IS NULL",
+    )
+    .bind(id)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(machines, 1, "the server registered the machine");
+
+    // The one seat is taken: the second machine is told how to free it.
+    let k = key.clone();
+    let (_b, second) = blocking(move || {
+        let r = b.check(&k);
+        (b, r)
+    })
+    .await;
+    let e = second.unwrap_err().0;
+    assert!(e.starts_with("All 1 seats are in use"), "{e}");
+    assert!(e.contains("/account choose Deactivate"), "{e}");
+
+    // Revalidated while valid; revoked on the platform → refused at the next revalidation,
+    // and the cached activation is dropped.
+    let k = key.clone();
+    let (a, again) = blocking(move || {
+        let r = a.check(&k);
+        (a, r)
+    })
+    .await;
+    assert!(again.unwrap().notice.is_none());
+    let mut conn = app.db.acquire().await.unwrap();
+    fox::license::actions::apply(
+        &mut *conn,
+        id,
+        fox::license::actions::Action::Revoke,
+        "chargeback",
+        &fox::db::audit::Actor::system("test"),
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    app.state.license_cache.clear();
+    let k = key.clone();
+    let (a, revoked) = blocking(move || {
+        let r = a.check(&k);
+        (a, r)
+    })
+    .await;
+    assert!(
+        revoked
+            .unwrap_err()
+            .0
+            .starts_with("This license was revoked")
+    );
+    assert!(a.store.activation().is_none());
+
+    // Deactivating frees the seat for machine B (on another license, still active).
+    let (id2, key2) = issue(&app, "researcher", 30).await;
+    let a2 = engine_check(&app, "machine-a-0123456789", &dir, always);
+    let b2 = engine_check(&app, "machine-b-0123456789", &dir, always);
+    let result = blocking(move || {
+        a2.check(&key2).unwrap();
+        assert!(b2.check(&key2).is_err());
+        a2.deactivate(&key2).unwrap();
+        b2.check(&key2).map(|l| l.claims.lid)
+    })
+    .await;
+    assert_eq!(result.unwrap(), id2);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn admins_issue_offline_activation_files_within_the_seats() {
+    let app = spawn_app().await;
+    let (id, key) = issue(&app, "researcher", 30).await; // one seat
+    let (_, admin) = app.admin("root@fox.example").await;
+    let (_, sales) = app.sales("sam@fox.example").await;
+    let page = admin
+        .get(app.url(&format!("/admin/licenses/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"offline-form\""));
+    let csrf = extract_value(&page, "csrf_token").unwrap();
+    let post = |c: &reqwest::Client, token: &str, fp: &str| {
+        c.post(app.url(&format!("/admin/licenses/{id}/offline-activation")))
+            .form(&[
+                ("csrf_token", token),
+                ("fingerprint", fp),
+                ("name", "vault-1"),
+            ])
+            .send()
+    };
+    // Staff other than admins, a forged token, a bad fingerprint: nothing issued.
+    let sales_csrf = extract_value(
+        &sales
+            .get(app.url("/admin"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "csrf_token",
+    )
+    .unwrap();
+    assert_eq!(
+        post(&sales, &sales_csrf, "vault-fingerprint-1")
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        post(&admin, "forged", "vault-fingerprint-1")
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(post(&admin, &csrf, "short").await.unwrap().status(), 400);
+
+    let fp = fox_license::machine::fingerprint_of("air-gapped-box");
+    let res = post(&admin, &csrf, &fp).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"fox-activation-")
+    );
+    let file = res.text().await.unwrap();
+    let a = app
+        .state
+        .signer
+        .public_key()
+        .verify_activation(&file)
+        .unwrap();
+    assert_eq!(
+        (a.lid, a.fp.as_str(), a.mode),
+        (id, fp.as_str(), fox_license::activation::Mode::Offline)
+    );
+
+    // Installed on that machine (no platform needed), it runs until the license ends.
+    let dir = std::env::temp_dir().join(format!("fox-offline-{}", uuid::Uuid::new_v4().simple()));
+    let mut vault = engine_check(&app, &fp, &dir, fox_license::check::Policy::default());
+    vault.platform = fox_license::http::HttpPlatform::new("http://127.0.0.1:9");
+    let k = key.clone();
+    let ok = blocking(move || vault.install(&k, &file).and_then(|_| vault.check(&k))).await;
+    assert!(ok.unwrap().notice.is_none());
+
+    // It took the one seat: a second file is refused, and it is audited.
+    let res = post(
+        &admin,
+        &csrf,
+        &fox_license::machine::fingerprint_of("another-box"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 409);
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'license.offline_activation' AND target_id = $1",
+    )
+    .bind(id.to_string())
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(audited, 1);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -12,8 +12,8 @@ use crate::error::{AppError, Result};
 use crate::license::actions::{self, Action, ActionError};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -181,4 +181,72 @@ pub async fn change_license(
     state.outbox_wake.notify_one();
     tracing::info!("license changed by an admin");
     Ok(see_other(&format!("/admin/licenses/{id}?notice={action}")))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct OfflineForm {
+    #[serde(default)]
+    fingerprint: String,
+    #[serde(default)]
+    name: String,
+}
+
+/// An offline activation file for an air-gapped machine (admins): takes a seat for the
+/// machine's fingerprint and answers the signed activation as a download, audited.
+#[tracing::instrument(skip_all, fields(user_id = %user.id, license_id = %id))]
+pub async fn offline_activation(
+    State(state): State<AppState>,
+    user: AdminUser,
+    Path(id): Path<Uuid>,
+    CsrfForm(input): CsrfForm<OfflineForm>,
+) -> Result<Response> {
+    use crate::license::validate::{self, MachineError};
+    let fingerprint = input.fingerprint.trim();
+    let name: String = input.name.trim().chars().take(200).collect();
+    let name = if name.is_empty() {
+        "offline machine".to_string()
+    } else {
+        name
+    };
+    let mut tx = state.db.begin().await?;
+    let token =
+        match validate::offline_activation(&mut tx, &state.signer, id, fingerprint, &name).await {
+            Ok(t) => t,
+            Err(MachineError::Refused(p)) if p.code == validate::Code::NotFound => {
+                return Err(AppError::NotFound);
+            }
+            Err(MachineError::Refused(p)) if p.code == validate::Code::FingerprintRequired => {
+                return Err(AppError::BadRequest(p.detail));
+            }
+            Err(MachineError::Refused(p)) => return Err(AppError::Conflict(p.detail)),
+            Err(MachineError::Db(e)) => return Err(e.into()),
+        };
+    db::audit::record(
+        &mut tx,
+        &user.actor(),
+        "license.offline_activation",
+        "license",
+        &id.to_string(),
+        serde_json::json!({ "machine": name }),
+    )
+    .await?;
+    tx.commit().await?;
+    state.license_cache.clear();
+    tracing::info!("offline activation issued");
+    let file = format!("fox-activation-{}.txt", &id.simple().to_string()[24..]);
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/plain; charset=utf-8".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        format!("{token}\n"),
+    )
+        .into_response())
 }

@@ -37,6 +37,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/licenses", get(licenses::list_licenses))
         .route("/admin/licenses/{id}", get(licenses::show_license))
         .route(
+            "/admin/licenses/{id}/offline-activation",
+            post(licenses::offline_activation),
+        )
+        .route(
             "/admin/licenses/{id}/{action}",
             post(licenses::change_license),
         )

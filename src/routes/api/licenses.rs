@@ -58,6 +58,9 @@ pub struct ValidateResponse {
     pub license: Option<LicenseView>,
     pub nonce: Option<String>,
     pub ts: String,
+    /// With `valid`: a fresh signed machine activation (`FOXA1-…`) the engine CLI keeps and
+    /// trusts offline for a while.
+    pub activation: Option<String>,
 }
 
 /// A machine activation.
@@ -67,6 +70,8 @@ pub struct MachineAnswer {
     pub machine_id: uuid::Uuid,
     pub seats: i32,
     pub seats_used: usize,
+    /// The signed machine activation (`FOXA1-…`) the engine CLI keeps.
+    pub activation: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -186,7 +191,17 @@ pub async fn validate_license(
     )
     .await?;
     tracing::info!(code = v.code.as_str(), "license validated");
+    let activation = match (&v.license, req.fingerprint.as_deref()) {
+        (Some((l, _)), Some(fp)) if v.valid() => Some(validate::activation_token(
+            &state.signer,
+            l,
+            fp,
+            crate::license::activation::Mode::Online,
+        )),
+        _ => None,
+    };
     let body = ValidateResponse {
+        activation,
         valid: v.valid(),
         code: v.code,
         detail: v.detail,
@@ -238,6 +253,12 @@ pub async fn activate_machine(
         machine_id: a.machine_id,
         seats: a.license.seats,
         seats_used: a.seats_used,
+        activation: validate::activation_token(
+            &state.signer,
+            &a.license,
+            &req.fingerprint,
+            crate::license::activation::Mode::Online,
+        ),
     };
     let status = if a.created {
         StatusCode::CREATED

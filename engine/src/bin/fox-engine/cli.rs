@@ -14,6 +14,9 @@ pub struct Cli {
     /// Log level (an EnvFilter directive; RUST_LOG overrides it).
     #[arg(long, global = true, default_value = "info")]
     pub log_level: String,
+    /// License key (FOX1-…); else FOX_LICENSE_KEY, else the key stored by `license activate`.
+    #[arg(long, global = true, env = "FOX_LICENSE_KEY", hide_env_values = true)]
+    pub license_key: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -98,6 +101,30 @@ pub enum Command {
     },
     /// Print the JSON Schema of experiment configs.
     Schema,
+    /// This machine's license: status, activation, offline activation files.
+    #[command(subcommand)]
+    License(LicenseCommand),
+}
+
+#[derive(Subcommand)]
+pub enum LicenseCommand {
+    /// Check the license on this machine (revalidating online when due) and print it.
+    Status,
+    /// Store the key (with --key) and activate this machine within the license's seats.
+    Activate {
+        /// The license key to store (FOX1-…).
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// Free this machine's seat and forget its activation.
+    Deactivate,
+    /// Print this machine's fingerprint (for an offline activation file).
+    Fingerprint,
+    /// Install an offline activation file (air-gapped machines).
+    Install {
+        /// The file from the platform's admin (`fox-activation-….txt`).
+        file: PathBuf,
+    },
 }
 
 #[cfg(test)]

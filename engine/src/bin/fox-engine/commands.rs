@@ -7,11 +7,35 @@ use anyhow::Context;
 use fox_engine::config::{DataFormat, DataSettings, ExperimentConfig, SummaryFormat};
 
 use crate::cli::{Command, Format};
-use crate::progress_bar;
+use crate::{licensing, progress_bar};
 
-/// Runs one command; `Ok` carries the exit code (2 for an invalid config).
-pub fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
+/// Runs one command; `Ok` carries the exit code (2 for an invalid config, 3 for a license
+/// refused, with its sentence on stderr).
+pub fn dispatch(cmd: Command, license_key: Option<&str>) -> anyhow::Result<ExitCode> {
+    let refused = |r: licensing::Refusal| {
+        eprintln!("error: {r}");
+        Ok(ExitCode::from(licensing::REFUSED))
+    };
+    // `run` and `predict` read user data: the license comes first.
+    let inputs: Vec<PathBuf> = match &cmd {
+        Command::Run { experiment, .. } => {
+            let cfg = ExperimentConfig::from_path(experiment)?;
+            vec![cfg.data.path]
+        }
+        Command::Predict { data, .. } => vec![data.clone()],
+        _ => Vec::new(),
+    };
+    if matches!(cmd, Command::Run { .. } | Command::Predict { .. }) {
+        let paths: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+        if let Err(r) = licensing::require(license_key, &paths) {
+            return refused(r);
+        }
+    }
     match cmd {
+        Command::License(c) => match licensing::command(c, license_key) {
+            Ok(code) => Ok(code),
+            Err(r) => refused(r),
+        },
         Command::Run {
             experiment,
             format,

@@ -4,6 +4,7 @@
 
 mod cli;
 mod commands;
+mod licensing;
 mod progress_bar;
 mod telemetry;
 
@@ -18,7 +19,7 @@ fn main() -> ExitCode {
         eprintln!("error: {e:#}");
         return ExitCode::FAILURE;
     }
-    match commands::dispatch(args.command) {
+    match commands::dispatch(args.command, args.license_key.as_deref()) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -35,6 +35,24 @@ pub struct Settings {
     pub worker: WorkerSettings,
     /// Jobs and datasets.
     pub jobs: JobSettings,
+    /// Engine builds offered to license holders on the dashboard.
+    pub downloads: DownloadSettings,
+}
+
+/// Engine builds offered on the dashboard's Downloads page.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct DownloadSettings {
+    /// Directory of the release artifacts (`scripts/release-engine.sh` writes them); every regular file in it is offered, with its SHA-256, to accounts with an active license.
+    pub dir: String,
+}
+
+impl Default for DownloadSettings {
+    fn default() -> Self {
+        Self {
+            dir: "var/downloads".into(),
+        }
+    }
 }
 
 /// Where datasets and job artifacts are kept. Every server and worker must use the same store.

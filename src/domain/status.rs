@@ -7,10 +7,23 @@
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
         }
+
+        // Written out (not derived): the derive does not read `rename` values that come in
+        // through this macro, and documented the variant names instead of the stored text.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($text),+]))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
 
         impl $name {
             /// Every value, in declaration order.
@@ -183,5 +196,26 @@ mod tests {
             "root".parse::<Role>(),
             Err("unknown Role \"root\"".to_string())
         );
+    }
+
+    #[test]
+    fn the_api_schema_lists_the_values_the_api_sends() {
+        fn values<T: utoipa::PartialSchema + serde::Serialize>(
+            all: &[T],
+        ) -> (Vec<serde_json::Value>, serde_json::Value) {
+            let schema = serde_json::to_value(T::schema()).unwrap();
+            let sent = all
+                .iter()
+                .map(|v| serde_json::to_value(v).unwrap())
+                .collect();
+            (sent, schema["enum"].clone())
+        }
+        let (sent, listed) = values(JobState::ALL);
+        assert_eq!(serde_json::Value::Array(sent), listed);
+        assert_eq!(listed[0], "queued");
+        let (sent, listed) = values(LicenseStatus::ALL);
+        assert_eq!(serde_json::Value::Array(sent), listed);
+        let (sent, listed) = values(EventKind::ALL);
+        assert_eq!(serde_json::Value::Array(sent), listed);
     }
 }

@@ -396,3 +396,95 @@ async fn the_plain_upload_form_past_the_license_limit_says_so_and_keeps_nothing(
     assert!(html.contains("20 kB"), "the message names the limit");
     assert_eq!(app.count("SELECT count(*) FROM datasets").await, 0);
 }
+
+#[tokio::test]
+async fn engine_builds_are_offered_with_their_sha256_to_active_license_holders_only() {
+    let dir = std::env::temp_dir().join(format!("fox-downloads-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let build = b"\x7fELF pretend engine build".repeat(1000);
+    std::fs::write(dir.join("fox-engine-0.1.0-linux-x86_64.tar.gz"), &build).unwrap();
+    std::fs::write(
+        dir.join("fox-engine-0.1.0-linux-x86_64.tar.gz.sha256"),
+        "side file",
+    )
+    .unwrap();
+    std::fs::write(dir.join(".partial"), "hidden").unwrap();
+    let d = dir.display().to_string();
+    let app = spawn_app_with(move |s| s.downloads.dir = d).await;
+    let (c, _) = signed_in(&app, "ada@analytical.example").await;
+
+    let (status, html) = page(&app, &c, "/account/downloads").await;
+    assert_eq!(status, 200);
+    let sum: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(&build)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    assert!(html.contains("fox-engine-0.1.0-linux-x86_64.tar.gz") && html.contains("Linux x86_64"));
+    assert!(html.contains(&sum), "the SHA-256 is shown");
+    assert!(
+        !html.contains(".partial") && !html.contains("tar.gz.sha256<"),
+        "only builds are listed"
+    );
+    assert!(
+        html.contains("fox-engine license activate --key"),
+        "install steps"
+    );
+
+    let res = c
+        .get(app.url("/account/downloads/fox-engine-0.1.0-linux-x86_64.tar.gz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["x-checksum-sha256"], sum.as_str());
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    assert_eq!(res.bytes().await.unwrap().as_ref(), &build[..]);
+
+    // Only names of the listing: no hidden files, no paths out of the directory.
+    for name in [
+        ".partial",
+        "..%2F..%2Fetc%2Fpasswd",
+        "%2Fetc%2Fpasswd",
+        "nope.tar.gz",
+    ] {
+        let res = c
+            .get(app.url(&format!("/account/downloads/{name}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404, "{name}");
+    }
+    // Signed out: to the login page; staff: no research pages.
+    let anon = crate::helpers::client();
+    let res = anon
+        .get(app.url("/account/downloads"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    // A suspended license: no downloads, and the page says why.
+    sqlx::query("UPDATE licenses SET status = 'SUSPENDED', status_reason = 'unpaid invoice'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    app.state.license_cache.clear();
+    let (status, html) = page(&app, &c, "/account/downloads").await;
+    assert_eq!(status, 403);
+    assert!(html.contains("Downloads need an active license.") && html.contains("suspended"));
+    assert!(!html.contains(&sum));
+    let res = c
+        .get(app.url("/account/downloads/fox-engine-0.1.0-linux-x86_64.tar.gz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -5,6 +5,7 @@
 //! login session; every object belongs to the customer, another account's ids are 404.
 
 mod datasets;
+mod downloads;
 mod jobs;
 mod pages;
 mod results;
@@ -44,6 +45,8 @@ pub fn router() -> Router<AppState> {
         .route("/account/jobs/{id}/retry", post(jobs::retry_job))
         .route("/account/jobs/{id}/compare", get(results::compare_jobs))
         .route("/account/jobs/{id}/archive", get(results::download_archive))
+        .route("/account/downloads", get(downloads::show_downloads))
+        .route("/account/downloads/{name}", get(downloads::download))
 }
 
 /// The upload form's route: no body limit or timeout of the site (it streams and enforces
@@ -128,4 +131,20 @@ fn allow_own_scripts(res: &mut Response, state: &AppState) {
 fn short(id: Uuid) -> String {
     let s = id.simple().to_string();
     s[s.len() - 8..].to_string()
+}
+
+/// A file's bytes as a streamed response body (64 KiB reads).
+fn file_body(file: tokio::fs::File) -> axum::body::Body {
+    let stream = futures_util::stream::unfold(file, |mut f| async move {
+        use tokio::io::AsyncReadExt;
+        let mut buf = vec![0u8; 64 << 10];
+        match f.read(&mut buf).await {
+            Ok(0) | Err(_) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok::<_, std::io::Error>(axum::body::Bytes::from(buf)), f))
+            }
+        }
+    });
+    axum::body::Body::from_stream(stream)
 }

@@ -165,3 +165,21 @@ pub struct ComparePage {
     pub counts: String,
     pub rows: Vec<TableRow>,
 }
+
+/// One engine build offered for download.
+pub struct BuildRow {
+    pub name: String,
+    pub platform: String,
+    pub size: String,
+    pub sha256: String,
+}
+
+#[derive(Template)]
+#[template(path = "research_downloads.html")]
+pub struct DownloadsPage {
+    pub layout: Layout,
+    pub artifacts: Vec<BuildRow>,
+    /// Why nothing is offered (no active license), when nothing is.
+    pub problem: Option<String>,
+    pub public_url: String,
+}

@@ -16,7 +16,6 @@ use crate::jobs::datasets::human_bytes;
 use crate::site::charts::{self, Bar};
 use crate::site::pages::SelectOption;
 use crate::state::AppState;
-use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -602,18 +601,7 @@ pub async fn download_archive(
     let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
     // The open file is read to the end; its directory entry can go now.
     let _ = tokio::fs::remove_dir_all(&dir).await;
-    let stream = futures_util::stream::unfold(file, |mut f| async move {
-        use tokio::io::AsyncReadExt;
-        let mut buf = vec![0u8; 64 << 10];
-        match f.read(&mut buf).await {
-            Ok(0) | Err(_) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok::<_, std::io::Error>(axum::body::Bytes::from(buf)), f))
-            }
-        }
-    });
-    let mut res = Body::from_stream(stream).into_response();
+    let mut res = super::file_body(file).into_response();
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_TYPE,

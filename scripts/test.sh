@@ -33,6 +33,11 @@ if [ ! -x "$VENV/bin/moto_server" ]; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check 'moto[server]==5.1.*'
 fi
+# The Python client, installed from the repository (as a user would) with httpx, for the
+# client tests.
+"$VENV/bin/pip" install -q --disable-pip-version-check 'httpx>=0.27,<1' 'setuptools>=70.1'
+"$VENV/bin/pip" install -q --disable-pip-version-check --no-index --no-build-isolation --no-deps --force-reinstall ./clients/python
+export FOX_TEST_PYTHON="$PWD/$VENV/bin/python"
 S3_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$VENV/bin/moto_server" -H 127.0.0.1 -p "$S3_PORT" >var/moto.log 2>&1 &
 MOTO_PID=$!

@@ -9,6 +9,7 @@ mod accounts;
 mod admin;
 mod browser;
 mod checkout;
+mod clients;
 mod cli;
 mod config;
 mod docs_examples;

@@ -35,7 +35,7 @@ if [ ! -x "$VENV/bin/moto_server" ]; then
 fi
 # The Python client, installed from the repository (as a user would) with httpx, for the
 # client tests.
-"$VENV/bin/pip" install -q --disable-pip-version-check 'httpx>=0.27,<1' 'setuptools>=70.1'
+"$VENV/bin/pip" install -q --disable-pip-version-check 'httpx>=0.27,<1' 'setuptools>=70.1' 'mcp==2.3.0'
 "$VENV/bin/pip" install -q --disable-pip-version-check --no-index --no-build-isolation --no-deps --force-reinstall ./clients/python
 export FOX_TEST_PYTHON="$PWD/$VENV/bin/python"
 S3_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

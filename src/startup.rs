@@ -78,6 +78,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     // streams and enforces the license's own limit.
     let limited = routes
         .merge(api.rest)
+        .merge(routes::mcp::router(&state))
         .layer(RequestBodyLimitLayer::new(s.body_limit_bytes as usize))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -316,6 +316,22 @@ pub async fn submit(
     Ok(Submitted::Created(job))
 }
 
+/// The run's summary of a job, or a 409 saying why there is none yet.
+pub fn summary_of(job: Job) -> Result<Value, ApiError> {
+    job.summary.ok_or_else(|| {
+        ApiError::conflict(format!(
+            "The job {}; a summary exists once it succeeded.",
+            match job.state {
+                JobState::Queued => "is queued",
+                JobState::Running => "is running",
+                JobState::Failed => "failed",
+                JobState::Cancelled => "was cancelled",
+                JobState::Succeeded => "succeeded without a summary",
+            }
+        ))
+    })
+}
+
 /// The experiment key that carries a baseline job id inside the stored experiment (removed
 /// before the engine sees the config).
 pub const BASELINE_KEY: &str = "x-fox-baseline-job";

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod api;
 pub mod checkout;
 pub mod health;
+pub mod mcp;
 pub mod request_access;
 pub mod research;
 pub mod static_files;

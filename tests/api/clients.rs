@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 /// The test venv's Python with `fox_ml` installed (scripts/test.sh installs it).
-fn python() -> PathBuf {
+pub fn python() -> PathBuf {
     let py = std::env::var_os("FOX_TEST_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("var/test-venv/bin/python"));
@@ -52,7 +52,10 @@ fn the_python_client_matches_the_committed_openapi_document_and_drift_fails() {
         .arg("clients/python/tests/openapi_drift.py")
         .arg(&drifted));
     assert!(!ok, "drift must fail the check");
-    assert!(out.contains("cancel: POST /api/v1/jobs/{id}/cancel is not in the document"), "{out}");
+    assert!(
+        out.contains("cancel: POST /api/v1/jobs/{id}/cancel is not in the document"),
+        "{out}"
+    );
     assert!(out.contains("JobState has no 'succeeded'"), "{out}");
     let _ = std::fs::remove_file(drifted);
 }
@@ -74,7 +77,9 @@ async fn the_python_client_uploads_submits_streams_waits_and_downloads_against_t
         .env("FOX_OTHER_TOKEN", &other)
         .env("FOX_PANEL", dir.join("panel.csv"))
         .env("FOX_EXPERIMENT", dir.join("experiment.json"));
-    let (ok, out) = tokio::task::spawn_blocking(move || run(&mut cmd)).await.unwrap();
+    let (ok, out) = tokio::task::spawn_blocking(move || run(&mut cmd))
+        .await
+        .unwrap();
     assert!(ok, "{out}");
     assert!(out.contains("python client: ok"), "{out}");
     let _ = std::fs::remove_dir_all(dir);

@@ -445,19 +445,7 @@ pub async fn job_summary(
     Query(q): Query<SummaryQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let job = owned_job(&state, &user, id).await?;
-    let Some(summary) = job.summary else {
-        return Err(ApiError::conflict(format!(
-            "The job {}; a summary exists once it succeeded.",
-            match job.state {
-                JobState::Queued => "is queued",
-                JobState::Running => "is running",
-                JobState::Failed => "failed",
-                JobState::Cancelled => "was cancelled",
-                JobState::Succeeded => "succeeded without a summary",
-            }
-        )));
-    };
+    let summary = jobs::summary_of(owned_job(&state, &user, id).await?)?;
     let toon = q.format.as_deref() == Some("toon")
         || headers
             .get(header::ACCEPT)

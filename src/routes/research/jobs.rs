@@ -21,7 +21,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 /// The engine's example experiments, offered as starting points.
-const TEMPLATES: [(&str, &str, &str); 3] = [
+pub const TEMPLATES: [(&str, &str, &str); 3] = [
     (
         "quick",
         "Quick demo (fast settings)",

@@ -6,7 +6,7 @@
 
 mod datasets;
 mod downloads;
-mod jobs;
+pub(crate) mod jobs;
 mod pages;
 mod results;
 

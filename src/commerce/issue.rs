@@ -81,7 +81,7 @@ pub async fn new_key(
     signer: &Signer,
     l: &db::licenses::License,
 ) -> sqlx::Result<String> {
-    let claims = Claims {
+    let mut claims = Claims {
         v: 1,
         lid: l.id,
         tier: l.tier.clone(),
@@ -90,9 +90,17 @@ pub async fn new_key(
         exp: l.expires_at.unix_timestamp(),
         ent: l.entitlements.clone(),
     };
-    let key = signer.issue(&claims);
-    db::licenses::insert_key(conn, &signer.lookup_hash(&key), l.id, &license::hint(&key)).await?;
-    Ok(key)
+    // Signatures are deterministic: a second key within the same second would be the same
+    // key. Each new key is a new key, so its issue time moves on a second until it is.
+    loop {
+        let key = signer.issue(&claims);
+        if db::licenses::insert_key(conn, &signer.lookup_hash(&key), l.id, &license::hint(&key))
+            .await?
+        {
+            return Ok(key);
+        }
+        claims.iat += 1;
+    }
 }
 
 /// Issues a license; `None` when this checkout session was already fulfilled (idempotence).

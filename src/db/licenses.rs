@@ -73,21 +73,23 @@ pub async fn insert(conn: &mut PgConnection, l: &NewLicense<'_>) -> sqlx::Result
 }
 
 /// Stores the keyed hash of a newly issued key.
+/// Records a key; `false` (and nothing written) when exactly this key is already recorded.
 pub async fn insert_key(
     conn: &mut PgConnection,
     key_hash: &[u8],
     license_id: Uuid,
     hint: &str,
-) -> sqlx::Result<()> {
-    sqlx::query!(
-        "INSERT INTO license_keys (key_hash, license_id, hint) VALUES ($1, $2, $3)",
+) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "INSERT INTO license_keys (key_hash, license_id, hint) VALUES ($1, $2, $3)
+         ON CONFLICT (key_hash) DO NOTHING",
         key_hash,
         license_id,
         hint
     )
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 macro_rules! select_license {

@@ -1166,3 +1166,33 @@ async fn a_planted_csrf_cookie_and_its_token_do_not_work_in_a_victims_session() 
     let res = post(own).await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn keys_issued_for_one_license_within_one_second_are_each_a_new_key() {
+    // Ed25519 signatures are deterministic: the same claims in the same second used to give
+    // the same key again, whose insert failed (a 500 on a quick second "resend key").
+    let app = spawn_app().await;
+    let issued = app.customer("ada@analytical.example").await;
+    let mut conn = app.db.acquire().await.unwrap();
+    let license = fox::db::licenses::by_id(&mut conn, issued.license_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut keys = std::collections::BTreeSet::from([issued.key.clone()]);
+    for _ in 0..3 {
+        let key = fox::commerce::issue::new_key(&mut conn, &app.state.signer, &license)
+            .await
+            .unwrap();
+        let claims = app.state.signer.public_key().verify(&key).unwrap();
+        assert_eq!(claims.lid, issued.license_id);
+        keys.insert(key);
+    }
+    assert_eq!(keys.len(), 4, "four different keys");
+    let stored = app
+        .count(&format!(
+            "SELECT count(*) FROM license_keys WHERE license_id = '{}'",
+            issued.license_id
+        ))
+        .await;
+    assert_eq!(stored, 4);
+}

@@ -261,6 +261,7 @@ impl Application {
             outbox_wake,
             store,
             job_events,
+            uploads: Default::default(),
             openapi: Arc::new(openapi),
             settings,
         });

@@ -38,6 +38,8 @@ pub struct Inner {
     pub store: Store,
     /// Live job events for followers.
     pub job_events: EventHub,
+    /// Dataset uploads in progress per account.
+    pub uploads: crate::jobs::datasets::UploadSlots,
     /// The OpenAPI description of `/api/v1` (served at `/api/v1/openapi.json`).
     pub openapi: Arc<serde_json::Value>,
     /// Issues and verifies license keys.

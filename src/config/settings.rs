@@ -166,6 +166,10 @@ pub struct JobSettings {
     /// Largest accepted experiment (bytes of YAML text).
     #[schemars(range(min = 1024, max = 1048576))]
     pub max_experiment_bytes: u64,
+    /// Dataset uploads one account may stream at the same time (per server process); one
+    /// more answers 429 until one has finished.
+    #[schemars(range(min = 1, max = 64))]
+    pub max_uploads_per_account: u32,
 }
 
 impl Default for JobSettings {
@@ -173,6 +177,7 @@ impl Default for JobSettings {
         Self {
             artifact_retention_days: 30,
             max_experiment_bytes: 65536,
+            max_uploads_per_account: 2,
         }
     }
 }

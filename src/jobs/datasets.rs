@@ -15,9 +15,54 @@ use fox_engine::error::EngineError;
 use futures_util::{Stream, StreamExt};
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
+
+/// Uploads in progress per account in this process (`jobs.max_uploads_per_account` caps
+/// them: thirty parallel uploads of one account would fill the spool disk). Entries leave
+/// the map when their last upload ends, so it holds only accounts uploading now.
+#[derive(Default)]
+pub struct UploadSlots(Mutex<HashMap<Uuid, u32>>);
+
+/// One upload's place; given back when dropped (whatever way the upload ends).
+pub struct UploadSlot<'a> {
+    slots: &'a UploadSlots,
+    customer: Uuid,
+}
+
+impl UploadSlots {
+    /// A place for one more upload of `customer`, or `None` when `max` are in progress.
+    pub fn take(&self, customer: Uuid, max: u32) -> Option<UploadSlot<'_>> {
+        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = m.entry(customer).or_insert(0);
+        if *n >= max {
+            if *n == 0 {
+                m.remove(&customer);
+            }
+            return None;
+        }
+        *n += 1;
+        Some(UploadSlot {
+            slots: self,
+            customer,
+        })
+    }
+}
+
+impl Drop for UploadSlot<'_> {
+    fn drop(&mut self) {
+        let mut m = self.slots.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = m.get_mut(&self.customer) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.customer);
+            }
+        }
+    }
+}
 
 /// What the uploader said about the file.
 #[derive(Debug, Clone)]
@@ -163,6 +208,17 @@ where
             return Err(too_large(limit));
         }
     }
+    let max = state.settings.jobs.max_uploads_per_account;
+    let Some(_slot) = state.uploads.take(customer_id, max) else {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ApiCode::RateLimited,
+            format!(
+                "This account already has {max} upload{} in progress; start the next one when one has finished.",
+                if max == 1 { "" } else { "s" }
+            ),
+        ));
+    };
     let spool_dir = Path::new(&state.settings.storage.spool_dir);
     tokio::fs::create_dir_all(spool_dir)
         .await

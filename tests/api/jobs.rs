@@ -201,6 +201,105 @@ async fn uploads_past_the_license_limit_stop_at_once_and_leave_nothing() {
     assert_eq!(app.upload(&token, "small.csv", small).await.status(), 201);
 }
 
+/// An upload that stays open: its body is fed through the returned sender.
+fn open_upload(
+    app: &TestApp,
+    token: &str,
+) -> (
+    tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>,
+    tokio::task::JoinHandle<reqwest::Result<reqwest::Response>>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    let req = app
+        .api(Method::POST, "/api/v1/datasets?name=slow.csv", token)
+        .header("content-type", "text/csv")
+        .body(reqwest::Body::wrap_stream(body));
+    (tx, tokio::spawn(req.send()))
+}
+
+fn spooled(app: &TestApp) -> usize {
+    std::fs::read_dir(&app.settings.storage.spool_dir).map_or(0, |d| d.count())
+}
+
+#[tokio::test]
+async fn an_account_streams_at_most_its_limit_of_uploads_at_once() {
+    let app = spawn_app().await;
+    assert_eq!(app.settings.jobs.max_uploads_per_account, 2);
+    let (token, _) = app.api_customer("ada@analytical.example").await;
+    let (other, _) = app.api_customer("grace@compiler.example").await;
+    let csv = panel_csv(5, 20, 3);
+
+    // Two uploads in progress (their spool files exist), held open by their senders.
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        let (tx, res) = open_upload(&app, &token);
+        tx.send(Ok(csv[..100].to_vec())).await.unwrap();
+        open.push((tx, res));
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while spooled(&app) < 2 {
+        assert!(Instant::now() < deadline, "the two uploads never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // A third one of the same account: 429 with the limit in words, nothing stored.
+    let res = app.upload(&token, "third.csv", csv.clone()).await;
+    assert_eq!(res.status(), 429);
+    let e = body(res).await;
+    assert_eq!(e["error"]["code"], "rate_limited");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already has 2 uploads in progress"),
+        "{e}"
+    );
+    // Another account is not held up by it.
+    assert_eq!(
+        app.upload(&other, "mine.csv", csv.clone()).await.status(),
+        201
+    );
+
+    // One upload finishes (its body ends): the next one is taken.
+    let (tx, res) = open.remove(0);
+    tx.send(Ok(csv[100..].to_vec())).await.unwrap();
+    drop(tx);
+    assert_eq!(res.await.unwrap().unwrap().status(), 201);
+    let third = app.upload(&token, "third.csv", panel_csv(6, 20, 4)).await;
+    assert_eq!(third.status(), 201);
+
+    // A client that gives up mid-upload gives its place back too.
+    let (tx, res) = open.remove(0);
+    res.abort();
+    drop(tx);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (tx1, r1) = open_upload(&app, &token);
+        let (tx2, r2) = open_upload(&app, &token);
+        let b = panel_csv(7, 20, 5);
+        tx1.send(Ok(b.clone())).await.unwrap();
+        drop(tx1);
+        tx2.send(Ok(panel_csv(8, 20, 6))).await.unwrap();
+        drop(tx2);
+        let (s1, s2) = (
+            r1.await.unwrap().unwrap().status(),
+            r2.await.unwrap().unwrap().status(),
+        );
+        if s1.is_success() && s2.is_success() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the abandoned upload kept its place: {s1} {s2}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(spooled(&app), 0, "no spool file is left behind");
+}
+
 #[tokio::test]
 async fn a_job_runs_on_the_worker_and_its_events_artifacts_and_summary_are_served() {
     let app = spawn_app().await;

@@ -32,9 +32,14 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PY="$VENV/bin/python"
 cargo build -p fox-engine --release -q
+SQLX_OFFLINE=true cargo build --release --bin fox -q
 cargo bench -p fox-engine --bench gbdt --no-run -q 2>/dev/null
-ENGINE=target/release/fox-engine
-GBDT_BENCH=$(ls -t target/release/deps/gbdt-* | grep -v '\.d$' | head -1)
+TARGET=${CARGO_TARGET_DIR:-target}
+ENGINE=$TARGET/release/fox-engine
+GBDT_BENCH=$(ls -t "$TARGET"/release/deps/gbdt-* | grep -v '\.d$' | head -1)
+# `fox-engine run` needs a license: this machine gets one as an air-gapped install would.
+source bench/engine_license.sh
+license_engine "$ENGINE" "$TARGET/release/fox" "$DATA" >&2
 
 # gen NAME ENTITIES TIMESTAMPS NOISE [--no-leaks]
 gen() {

@@ -1,17 +1,20 @@
 //! CSV reading: one pass over the file into f32 columns, every parse error naming the file,
 //! column and 1-based data row; then sorting by (timestamp, entity) and duplicate detection.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::{Column, Panel, TargetColumn, TargetKind, Which};
 use crate::config::{ExperimentConfig, InfPolicy, TimestampUnit};
 use crate::error::{EngineError, Result};
 
-/// Columns as read, in file order.
+/// Columns as read, in file order. Entities are kept as ids into `entity_names` (in the
+/// order first seen): a name per row would cost a heap string per row.
 pub(super) struct RawTable {
     pub ts: Vec<i64>,
-    pub entity: Vec<String>,
+    pub entity: Vec<u32>,
+    pub entity_names: Vec<String>,
+    entity_ids: HashMap<String, u32>,
     pub features: Vec<Column>,
     pub targets: Vec<Column>,
 }
@@ -115,7 +118,7 @@ pub(super) fn read_csv(path: &Path, cfg: &ExperimentConfig, which: Which<'_>) ->
                 "empty entity",
             ));
         }
-        t.entity.push(ent.to_owned());
+        t.push_entity(ent);
         for (cols, idx) in [(&mut t.features, &r.features), (&mut t.targets, &r.targets)] {
             for (col, &i) in cols.iter_mut().zip(idx.iter()) {
                 let v = parse_value(&rec[i]).ok_or_else(|| bad(i, "a number"))?;
@@ -145,60 +148,92 @@ impl RawTable {
         RawTable {
             ts: Vec::new(),
             entity: Vec::new(),
+            entity_names: Vec::new(),
+            entity_ids: HashMap::new(),
             features: cols(&roles.features),
             targets: cols(&roles.targets),
         }
     }
 
+    /// Appends a row's entity (a non-empty name).
+    pub(super) fn push_entity(&mut self, name: &str) {
+        let id = match self.entity_ids.get(name) {
+            Some(&id) => id,
+            None => {
+                let id = self.entity_names.len() as u32;
+                self.entity_names.push(name.to_owned());
+                self.entity_ids.insert(name.to_owned(), id);
+                id
+            }
+        };
+        self.entity.push(id);
+    }
+
     /// Sorts rows by (timestamp, entity) and rejects duplicate pairs, naming both rows.
     pub(super) fn into_sorted_panel(self, path: &Path) -> Result<Panel> {
-        let mut ids: BTreeMap<&str, u32> = self.entity.iter().map(|e| (e.as_str(), 0)).collect();
-        for (i, v) in ids.values_mut().enumerate() {
-            *v = i as u32;
+        // Entity ids in name order.
+        let mut by_name: Vec<u32> = (0..self.entity_names.len() as u32).collect();
+        by_name.sort_by(|&a, &b| self.entity_names[a as usize].cmp(&self.entity_names[b as usize]));
+        let mut rank = vec![0u32; by_name.len()];
+        for (r, &id) in by_name.iter().enumerate() {
+            rank[id as usize] = r as u32;
         }
-        let ent: Vec<u32> = self.entity.iter().map(|e| ids[e.as_str()]).collect();
-        let mut order: Vec<usize> = (0..self.ts.len()).collect();
-        order.sort_by_key(|&i| (self.ts[i], ent[i], i));
+        let ent: Vec<u32> = self.entity.iter().map(|&e| rank[e as usize]).collect();
+        drop(self.entity);
+        let mut names = self.entity_names;
+        let mut sorted_names = Vec::with_capacity(names.len());
+        for &id in &by_name {
+            sorted_names.push(std::mem::take(&mut names[id as usize]));
+        }
+        let mut order: Vec<u32> = (0..self.ts.len() as u32).collect();
+        order.sort_unstable_by_key(|&i| (self.ts[i as usize], ent[i as usize], i));
         for w in order.windows(2) {
-            if self.ts[w[0]] == self.ts[w[1]] && ent[w[0]] == ent[w[1]] {
-                let (a, b) = (w[0].min(w[1]) + 1, w[0].max(w[1]) + 1);
+            let (x, y) = (w[0] as usize, w[1] as usize);
+            if self.ts[x] == self.ts[y] && ent[x] == ent[y] {
+                let (a, b) = (x.min(y) + 1, x.max(y) + 1);
                 return Err(EngineError::data(
                     path,
                     None,
                     Some(b),
                     format!(
                         "duplicate (timestamp, entity) = ({}, {}) also at row {a}",
-                        crate::timefmt::format_rfc3339(self.ts[w[0]]),
-                        self.entity[w[0]]
+                        crate::timefmt::format_rfc3339(self.ts[x]),
+                        sorted_names[ent[x] as usize]
                     ),
                 ));
             }
         }
-        let names: Vec<String> = ids.keys().map(|s| (*s).to_owned()).collect();
-        let perm = |v: &[f32]| order.iter().map(|&i| v[i]).collect::<Vec<f32>>();
+        // Each column is permuted and its unsorted original freed before the next one: the
+        // load never holds two copies of the table.
+        let perm = |v: Vec<f32>| order.iter().map(|&i| v[i as usize]).collect::<Vec<f32>>();
+        let ts = order.iter().map(|&i| self.ts[i as usize]).collect();
+        let entity = order.iter().map(|&i| ent[i as usize]).collect();
+        drop(ent);
+        let features = self
+            .features
+            .into_iter()
+            .map(|c| Column {
+                name: c.name,
+                values: perm(c.values),
+            })
+            .collect();
+        let targets = self
+            .targets
+            .into_iter()
+            .map(|c| TargetColumn {
+                name: c.name,
+                values: perm(c.values),
+                kind: TargetKind::Regression,
+                horizon_secs: 1,
+            })
+            .collect();
         Ok(Panel {
             source: PathBuf::from(path),
-            ts: order.iter().map(|&i| self.ts[i]).collect(),
-            entity: order.iter().map(|&i| ent[i]).collect(),
-            entity_names: names,
-            features: self
-                .features
-                .iter()
-                .map(|c| Column {
-                    name: c.name.clone(),
-                    values: perm(&c.values),
-                })
-                .collect(),
-            targets: self
-                .targets
-                .iter()
-                .map(|c| TargetColumn {
-                    name: c.name.clone(),
-                    values: perm(&c.values),
-                    kind: TargetKind::Regression,
-                    horizon_secs: 1,
-                })
-                .collect(),
+            ts,
+            entity,
+            entity_names: sorted_names,
+            features,
+            targets,
             bar_secs: 1,
         })
     }

@@ -134,49 +134,27 @@ impl Panel {
         self.features.iter().position(|c| c.name == name)
     }
 
-    /// A copy keeping only the rows whose `keep` flag is set (order preserved).
-    pub fn filter_rows(&self, keep: &[bool]) -> Panel {
-        let pick = |v: &[f32]| {
-            v.iter()
-                .zip(keep)
-                .filter(|(_, k)| **k)
-                .map(|(x, _)| *x)
-                .collect()
-        };
-        Panel {
-            source: self.source.clone(),
-            ts: self
-                .ts
-                .iter()
-                .zip(keep)
-                .filter(|(_, k)| **k)
-                .map(|(x, _)| *x)
-                .collect(),
-            entity: self
-                .entity
-                .iter()
-                .zip(keep)
-                .filter(|(_, k)| **k)
-                .map(|(x, _)| *x)
-                .collect(),
-            entity_names: self.entity_names.clone(),
-            features: self
-                .features
-                .iter()
-                .map(|c| Column {
-                    name: c.name.clone(),
-                    values: pick(&c.values),
-                })
-                .collect(),
-            targets: self
-                .targets
-                .iter()
-                .map(|t| TargetColumn {
-                    values: pick(&t.values),
-                    ..t.clone()
-                })
-                .collect(),
-            bar_secs: self.bar_secs,
+    /// Keeps only the rows whose `keep` flag is set (order preserved), in place: no column
+    /// is copied.
+    pub fn retain_rows(&mut self, keep: &[bool]) {
+        fn retain<T: Copy>(v: &mut Vec<T>, keep: &[bool]) {
+            let mut w = 0;
+            for r in 0..v.len() {
+                if keep[r] {
+                    v[w] = v[r];
+                    w += 1;
+                }
+            }
+            v.truncate(w);
+            v.shrink_to_fit();
+        }
+        retain(&mut self.ts, keep);
+        retain(&mut self.entity, keep);
+        for c in &mut self.features {
+            retain(&mut c.values, keep);
+        }
+        for t in &mut self.targets {
+            retain(&mut t.values, keep);
         }
     }
 }
@@ -267,7 +245,7 @@ pub fn load_panel(cfg: &ExperimentConfig) -> Result<(Panel, LoadReport)> {
     let (keep, h) = hygiene::apply(&panel, &cfg.data, cfg.seed);
     report.hygiene = h;
     if keep.iter().any(|k| !k) {
-        panel = panel.filter_rows(&keep);
+        panel.retain_rows(&keep);
     }
     let mut kept = Vec::new();
     for col in std::mem::take(&mut panel.features) {

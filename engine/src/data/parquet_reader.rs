@@ -273,7 +273,7 @@ pub(super) fn read_parquet(
             if name.is_empty() {
                 return Err(at(r.entity, row, "empty entity".into()));
             }
-            t.entity.push(name);
+            t.push_entity(&name);
             Ok(())
         })?;
 

@@ -129,7 +129,7 @@ PY
   # The CLI is licensed like a customer's: this platform's key, activated once beforehand
   # (the timed run checks the cached activation, as every run does).
   pub=$(curl -fsS "http://127.0.0.1:$port/.well-known/fox-license-key" | json 'd["public_key"]')
-  licensed=(env FOX_LICENSE_KEY="$key" FOX_LICENSE_PUBLIC_KEY="$pub" FOX_PLATFORM_URL="http://127.0.0.1:$port" FOX_CONFIG_DIR="$work/cli-config")
+  licensed=(env FOX_LICENSE_KEY="$key" FOX_LICENSE_PUBLIC_KEY="$pub" FOX_PLATFORM_URL="http://127.0.0.1:$port" FOX_LICENSE_DIR="$work/cli-license")
   "${licensed[@]}" "$engine" --log-level warn license activate >/dev/null
   t0=$(date +%s.%N); "${licensed[@]}" "$engine" --log-level warn run "$work/medium.yaml" --format json >/dev/null; t1=$(date +%s.%N)
   cli=$(echo "$t1 - $t0" | bc -l)

@@ -97,10 +97,10 @@ impl Store {
         Self { dir: dir.into() }
     }
 
-    /// `$FOX_CONFIG_DIR`, else `$XDG_CONFIG_HOME/fox-ml`, else `~/.config/fox-ml`.
+    /// `$FOX_LICENSE_DIR`, else `$XDG_CONFIG_HOME/fox-ml`, else `~/.config/fox-ml`.
     pub fn default_dir() -> Option<PathBuf> {
         let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
-        var("FOX_CONFIG_DIR").map(PathBuf::from).or_else(|| {
+        var("FOX_LICENSE_DIR").map(PathBuf::from).or_else(|| {
             var("XDG_CONFIG_HOME")
                 .map(|d| PathBuf::from(d).join("fox-ml"))
                 .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".config/fox-ml")))

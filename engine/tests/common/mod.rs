@@ -61,7 +61,7 @@ impl License {
     /// address where nothing listens.
     pub fn command(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_fox-engine"));
-        c.env("FOX_CONFIG_DIR", &self.dir)
+        c.env("FOX_LICENSE_DIR", &self.dir)
             .env(
                 "FOX_LICENSE_PUBLIC_KEY",
                 self.signer.public_key().to_base64(),

@@ -65,7 +65,7 @@ fn secs(name: &str, unit: i64, default: i64) -> Result<i64, Refusal> {
 fn checker() -> Result<Checker<SystemClock, HttpPlatform>, Refusal> {
     let url = url();
     let dir = Store::default_dir().ok_or_else(|| {
-        Refusal("No config directory: set FOX_CONFIG_DIR (or HOME) so the license and this machine's activation can be kept.".into())
+        Refusal("No license directory: set FOX_LICENSE_DIR (or HOME) so the license and this machine's activation can be kept.".into())
     })?;
     Ok(Checker {
         public_key: public_key(&url)?,

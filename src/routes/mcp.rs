@@ -76,7 +76,7 @@ async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -
         let mut e = ApiError::new(
             StatusCode::UNAUTHORIZED,
             ApiCode::Unauthorized,
-            "The MCP server needs an API token: send Authorization: Bearer fox_… (create one on the dashboard's API tokens page).",
+            "The MCP server needs an API token: send Authorization: Bearer fox_… (create one under API tokens on your dashboard).",
         );
         e.headers.push((
             header::WWW_AUTHENTICATE,

@@ -101,6 +101,13 @@ pub struct GbdtSettings {
     pub bagging_fraction: f64,
     /// Maximum histogram bins per feature (≤ 255).
     pub max_bins: usize,
+    /// Target ranking only: a fit stops once this many trees in a row have not lowered its
+    /// loss on a validation block (the last `validation_fraction` of its training rows in
+    /// time, purged by the target's horizon) and keeps its best number of trees. 0: every
+    /// fit grows `n_trees` trees on all its training rows.
+    pub early_stopping_rounds: usize,
+    /// Share of a ranking fit's training rows (the latest) held out for early stopping.
+    pub validation_fraction: f64,
 }
 
 impl Default for GbdtSettings {
@@ -114,6 +121,8 @@ impl Default for GbdtSettings {
             feature_fraction: 1.0,
             bagging_fraction: 1.0,
             max_bins: 255,
+            early_stopping_rounds: 0,
+            validation_fraction: 0.2,
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::cv::CvPlan;
 use crate::data::{Panel, TargetKind};
 use crate::metrics::{Score, SkillSeries, score, score_series};
 use crate::models::binning::BinnedMatrix;
-use crate::models::gbdt::{Gbdt, Objective};
+use crate::models::gbdt::{EarlyStop, Gbdt, Objective};
 use crate::models::linear::LinearModel;
 
 /// Model family evaluated.
@@ -58,6 +58,31 @@ fn finite_rows(rows: impl Iterator<Item = u32>, y: &[f32]) -> Vec<u32> {
     rows.filter(|&r| y[r as usize].is_finite()).collect()
 }
 
+/// Splits a fold's training rows (in time order) for early stopping: the latest `fraction`
+/// of them validate, and the rows whose label window reaches into the validation block
+/// (`ts + horizon ≥` its first timestamp) are purged from the rest. `None` when either part
+/// would hold fewer than `min` rows.
+pub fn validation_split(
+    train: &[u32],
+    ts: &[i64],
+    horizon_secs: i64,
+    fraction: f64,
+    min: usize,
+) -> Option<(Vec<u32>, Vec<u32>)> {
+    let n = train.len();
+    let cut = n - ((n as f64 * fraction).round() as usize).min(n);
+    let first_val_ts = ts[*train.get(cut)? as usize];
+    // Whole timestamps validate: the block starts at the first row of its timestamp.
+    let start = train.partition_point(|&r| ts[r as usize] < first_val_ts);
+    let valid = train[start..].to_vec();
+    let inner: Vec<u32> = train[..start]
+        .iter()
+        .copied()
+        .filter(|&r| ts[r as usize] + horizon_secs < first_val_ts)
+        .collect();
+    (inner.len() >= min && valid.len() >= min).then_some((inner, valid))
+}
+
 fn stride(rows: Vec<u32>, max: usize) -> Vec<u32> {
     if rows.len() <= max {
         return rows;
@@ -66,7 +91,10 @@ fn stride(rows: Vec<u32>, max: usize) -> Vec<u32> {
     rows.into_iter().step_by(step).collect()
 }
 
-/// Evaluates `family` on target `t` with features `feats` over `plan`'s folds.
+/// Evaluates `family` on target `t` with features `feats` over `plan`'s folds. With
+/// `early_stop` (and `models.gbdt.early_stopping_rounds` > 0) each GBDT fit stops early on a
+/// purged validation block cut from the end of its training rows.
+#[allow(clippy::too_many_arguments)]
 pub fn evaluate(
     inp: &EvalInput,
     t: usize,
@@ -74,6 +102,7 @@ pub fn evaluate(
     plan: &CvPlan,
     family: Family,
     with_permutation: bool,
+    early_stop: bool,
     seed: u64,
 ) -> CvOutcome {
     let target = &inp.panel.targets[t];
@@ -96,15 +125,34 @@ pub fn evaluate(
                     } else {
                         Objective::L2
                     };
-                    let m = Gbdt::train(
-                        inp.bm,
-                        feats,
-                        &train,
-                        y,
-                        &inp.cfg.models.gbdt,
-                        obj,
-                        fold_seed,
-                    );
+                    let g = &inp.cfg.models.gbdt;
+                    let split = (early_stop && g.early_stopping_rounds > 0)
+                        .then(|| {
+                            validation_split(
+                                &train,
+                                &inp.panel.ts,
+                                target.horizon_secs,
+                                g.validation_fraction,
+                                2 * g.min_data_in_leaf.max(50),
+                            )
+                        })
+                        .flatten();
+                    let m = match &split {
+                        Some((inner, valid)) => Gbdt::train_until(
+                            inp.bm,
+                            feats,
+                            inner,
+                            y,
+                            g,
+                            obj,
+                            fold_seed,
+                            Some(EarlyStop {
+                                rows: valid,
+                                rounds: g.early_stopping_rounds,
+                            }),
+                        ),
+                        None => Gbdt::train(inp.bm, feats, &train, y, g, obj, fold_seed),
+                    };
                     let pred = m.predict_binned(inp.bm, feats, &test);
                     let perm = if with_permutation {
                         permutation(inp, &m, feats, &test, target.kind, y, fold_seed)
@@ -249,4 +297,26 @@ fn permutation(
         drops.iter_mut().for_each(|d| *d /= s);
     }
     drops
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validation_split;
+
+    #[test]
+    fn the_validation_block_is_the_latest_whole_timestamps_and_the_rest_is_purged() {
+        // 10 timestamps 300 s apart, 4 rows each; labels reach 600 s ahead.
+        let ts: Vec<i64> = (0..10).flat_map(|t| [t * 300; 4]).collect();
+        let train: Vec<u32> = (0..40).collect();
+        let (inner, valid) = validation_split(&train, &ts, 600, 0.25, 4).unwrap();
+        // 25 % of 40 rows = 10: the cut falls inside timestamp 7 (rows 28..32), which
+        // validates whole.
+        assert_eq!(valid, (28..40).collect::<Vec<u32>>());
+        // Validation starts at 2100 s: rows whose label window ends at or after it go.
+        assert!(inner.iter().all(|&r| ts[r as usize] + 600 < 2100));
+        assert_eq!(inner, (0..20).collect::<Vec<u32>>());
+        // Too few rows on either side: no split.
+        assert!(validation_split(&train, &ts, 600, 0.25, 21).is_none());
+        assert!(validation_split(&[], &ts, 600, 0.25, 1).is_none());
+    }
 }

@@ -107,7 +107,7 @@ pub fn evaluate_target(
     let s = &inp.cfg.leakage;
     let name = &inp.panel.targets[t].name;
     let mut feats = feats;
-    let mut out = evaluate(inp, t, &feats, plan, Family::Gbdt, true, inp.cfg.seed);
+    let mut out = evaluate(inp, t, &feats, plan, Family::Gbdt, true, true, inp.cfg.seed);
     let mut findings = Vec::new();
     let enough = out.score.n_rows >= 500 && inp.panel.entity_names.len() >= 3;
     for _ in 0..s.max_reruns {
@@ -120,7 +120,7 @@ pub fn evaluate_target(
         if without.is_empty() || !enough {
             break;
         }
-        let rerun = evaluate(inp, t, &without, plan, Family::Gbdt, true, inp.cfg.seed);
+        let rerun = evaluate(inp, t, &without, plan, Family::Gbdt, true, true, inp.cfg.seed);
         let (before, after) = (out.score.primary(), rerun.score.primary());
         let confirmed = dominance::confirmed(before, after, s);
         let evidence = BTreeMap::from([

@@ -135,6 +135,7 @@ pub fn select(inp: &EvalInput, ev: &TargetEval, plan: &CvPlan) -> Selection {
             plan,
             Family::Linear,
             false,
+            false,
             inp.cfg.seed,
         )
     });

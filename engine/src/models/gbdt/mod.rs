@@ -233,6 +233,32 @@ impl Workspace {
     }
 }
 
+/// The loss of one row: squared error, or log-loss of the raw score.
+fn loss_of(objective: Objective, raw: f64, y: f64) -> f64 {
+    match objective {
+        Objective::L2 => (raw - y) * (raw - y),
+        Objective::Logloss => {
+            // log(1 + e^raw) − y·raw, computed without overflow.
+            let softplus = if raw > 0.0 {
+                raw + (-raw).exp().ln_1p()
+            } else {
+                raw.exp().ln_1p()
+            };
+            softplus - y * raw
+        }
+    }
+}
+
+/// Early stopping: rows whose loss is watched after every tree, and how many trees in a row
+/// may fail to lower it before boosting stops.
+#[derive(Debug, Clone, Copy)]
+pub struct EarlyStop<'a> {
+    /// Validation rows (labels finite), disjoint from the training rows.
+    pub rows: &'a [u32],
+    /// Trees in a row without improvement before stopping (≥ 1).
+    pub rounds: usize,
+}
+
 impl Gbdt {
     /// Trains on `rows` (labels `y[row]` must be finite) using the binned columns `feats` of
     /// `bm`. Deterministic for a given `seed`.
@@ -244,6 +270,23 @@ impl Gbdt {
         p: &GbdtSettings,
         objective: Objective,
         seed: u64,
+    ) -> Gbdt {
+        Self::train_until(bm, feats, rows, y, p, objective, seed, None)
+    }
+
+    /// [`Gbdt::train`], stopping early on `stop`'s validation rows when given: the model keeps
+    /// the trees up to the one with the lowest validation loss. Deterministic for a given
+    /// `seed` (the same trees as `train` up to where it stops).
+    #[allow(clippy::too_many_arguments)]
+    pub fn train_until(
+        bm: &BinnedMatrix,
+        feats: &[usize],
+        rows: &[u32],
+        y: &[f32],
+        p: &GbdtSettings,
+        objective: Objective,
+        seed: u64,
+        stop: Option<EarlyStop<'_>>,
     ) -> Gbdt {
         let cols: Vec<&[u8]> = feats.iter().map(|&f| bm.cols[f].as_slice()).collect();
         let n_codes: Vec<usize> = feats.iter().map(|&f| bm.bins[f].n_codes()).collect();
@@ -276,6 +319,9 @@ impl Gbdt {
                 && !tests_no_carry(),
             ..Default::default()
         };
+        // Validation raw scores, updated tree by tree, and the best loss so far.
+        let mut val_raw: Vec<f64> = stop.map_or_else(Vec::new, |s| vec![init; s.rows.len()]);
+        let mut best: (f64, usize) = (f64::INFINITY, 0);
         for _ in 0..p.n_trees {
             ws.g.par_iter_mut()
                 .zip(ws.h.par_iter_mut())
@@ -333,7 +379,29 @@ impl Gbdt {
                     .filter(|(_, (_, b))| !**b)
                     .for_each(|(i, (f, _))| *f += tree.predict_binned(&cols, rows[i] as usize));
             }
+            if let Some(s) = stop {
+                val_raw
+                    .par_iter_mut()
+                    .zip(s.rows.par_iter())
+                    .for_each(|(f, &r)| *f += tree.predict_binned(&cols, r as usize));
+                let loss = val_raw
+                    .iter()
+                    .zip(s.rows)
+                    .map(|(&f, &r)| loss_of(objective, f, y[r as usize] as f64))
+                    .sum::<f64>()
+                    / s.rows.len().max(1) as f64;
+                trees.push(tree);
+                if loss < best.0 {
+                    best = (loss, trees.len());
+                } else if trees.len() - best.1 >= s.rounds.max(1) {
+                    break;
+                }
+                continue;
+            }
             trees.push(tree);
+        }
+        if stop.is_some() {
+            trees.truncate(best.1.max(1));
         }
         Gbdt {
             objective,
@@ -523,6 +591,56 @@ mod tests {
             min_data_in_leaf: 5,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn early_stopping_keeps_the_best_prefix_of_the_same_trees() {
+        let (cols, y, yb) = data(3000, 5);
+        let bm = BinnedMatrix::build(&cols, 255);
+        let feats = [0, 1, 2, 3];
+        let train: Vec<u32> = (0..2000).collect();
+        let valid: Vec<u32> = (2000..3000).collect();
+        // Pure noise: the validation loss stops improving almost at once.
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let noise: Vec<f32> = (0..3000).map(|_| rng.random::<f32>()).collect();
+        let p = GbdtSettings {
+            n_trees: 200,
+            ..params()
+        };
+        let stop = EarlyStop {
+            rows: &valid,
+            rounds: 10,
+        };
+        let quiet =
+            Gbdt::train_until(&bm, &feats, &train, &noise, &p, Objective::L2, 3, Some(stop));
+        assert!(quiet.trees.len() < 30, "noise kept {} trees", quiet.trees.len());
+        // Signal: many more trees are worth keeping, and they are the first trees of the
+        // same fit without early stopping (same seed, same rows).
+        for (labels, obj) in [(&y, Objective::L2), (&yb, Objective::Logloss)] {
+            let early = Gbdt::train_until(&bm, &feats, &train, labels, &p, obj, 3, Some(stop));
+            let full = Gbdt::train(&bm, &feats, &train, labels, &p, obj, 3);
+            let k = early.trees.len();
+            assert!(k > quiet.trees.len() && k <= 200, "{obj:?} kept {k}");
+            assert_eq!(early.trees[..], full.trees[..k]);
+            // The kept prefix has the lowest validation loss of every prefix it saw.
+            let loss = |m: &Gbdt| {
+                let pred = m.predict_binned(&bm, &feats, &valid);
+                valid
+                    .iter()
+                    .zip(&pred)
+                    .map(|(&r, &f)| loss_of(obj, f, labels[r as usize] as f64))
+                    .sum::<f64>()
+            };
+            let shorter = Gbdt {
+                trees: full.trees[..k - 1].to_vec(),
+                ..full.clone()
+            };
+            assert!(loss(&early) < loss(&shorter));
+        }
+        // Deterministic.
+        let again =
+            Gbdt::train_until(&bm, &feats, &train, &noise, &p, Objective::L2, 3, Some(stop));
+        assert_eq!(again, quiet);
     }
 
     #[test]

@@ -6,7 +6,11 @@
 #              the same stages (bench/engine_reference.py): wall time and peak RSS, one run each.
 #   scaling  — `fox-engine run` wall time and peak RSS at 100k, 1M (and, with SCALE_5M=1, 5M) rows.
 # Python packages live in bench/.venv (created here; the system Python is never touched).
-# Usage: bench/engine_bench.sh [gbdt|pipeline|scaling|all]   (results in bench/results/)
+#   early    — the same 1M run with and without early stopping of the ranking fits
+#              (EARLY_ROUNDS, default 20): wall time, ranking time, peak RSS, and the
+#              same-answer checks of bench/same_answer.py (order, leakage verdicts, top-m
+#              Jaccard, held-out skill).
+# Usage: bench/engine_bench.sh [gbdt|pipeline|scaling|early|all]   (results in bench/results/)
 # Knobs (env): THREADS, GBDT_THREADS, LGB_LAYOUTS (LightGBM histogram layouts timed: col row auto), TREES, LEAVES, LR, SPLITS, TOP_N, TOP_M, DATA_DIR, SCALE_5M,
 # FOX_BENCH_TARGETS (GBDT targets).
 set -euo pipefail
@@ -28,7 +32,7 @@ mkdir -p "$DATA" "$OUT"
 VENV=bench/.venv
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check lightgbm==4.7.0 scikit-learn pandas numpy
+  "$VENV/bin/pip" install -q --disable-pip-version-check lightgbm==4.7.0 scikit-learn "pandas<3" numpy
 fi
 PY="$VENV/bin/python"
 cargo build -p fox-engine --release -q
@@ -74,6 +78,7 @@ models:
     n_trees: $TREES
     num_leaves: $LEAVES
     learning_rate: $LR
+    early_stopping_rounds: ${EARLY:-0}
 output:
   dir: $DATA/run-$1
   format: json
@@ -110,4 +115,17 @@ if [ "$what" = scaling ] || [ "$what" = all ]; then
     experiment pipe_5m "$DATA/pipe_5m.csv"
     measure fox-engine-5m "$ENGINE" --log-format llm run "$DATA/pipe_5m.yaml"
   fi
+fi
+
+if [ "$what" = early ]; then
+  gen pipe_1m 500 2000 89
+  experiment pipe_1m "$DATA/pipe_1m.csv"
+  measure fox-engine-1m-thorough "$ENGINE" --log-format llm run "$DATA/pipe_1m.yaml"
+  mv "$DATA/run-pipe_1m" "$DATA/run-pipe_1m-thorough"
+  EARLY=${EARLY_ROUNDS:-20} experiment pipe_1m "$DATA/pipe_1m.csv"
+  measure fox-engine-1m-early "$ENGINE" --log-format llm run "$DATA/pipe_1m.yaml"
+  for l in thorough early; do
+    echo "$l: rank targets $(grep 'stage finished' "$OUT/fox-engine-1m-$l.stdout" "$OUT/fox-engine-1m-$l.time" 2>/dev/null | grep 'rank targets' | sed 's/.*elapsed_ms=\([0-9]*\).*/\1/' | head -1) ms"
+  done
+  python3 bench/same_answer.py "$DATA/run-pipe_1m-thorough" "$DATA/run-pipe_1m" "$TOP_M" || true
 fi

@@ -172,7 +172,10 @@ pub(super) fn check(cfg: &ExperimentConfig) -> Vec<ConfigIssue> {
     if !(0.05..=0.5).contains(&g.validation_fraction) {
         v.push(
             "models.gbdt.validation_fraction",
-            format!("must be between 0.05 and 0.5, got {}", g.validation_fraction),
+            format!(
+                "must be between 0.05 and 0.5, got {}",
+                g.validation_fraction
+            ),
         );
     }
     v.fraction("models.gbdt.bagging_fraction", g.bagging_fraction, true);

@@ -120,7 +120,16 @@ pub fn evaluate_target(
         if without.is_empty() || !enough {
             break;
         }
-        let rerun = evaluate(inp, t, &without, plan, Family::Gbdt, true, true, inp.cfg.seed);
+        let rerun = evaluate(
+            inp,
+            t,
+            &without,
+            plan,
+            Family::Gbdt,
+            true,
+            true,
+            inp.cfg.seed,
+        );
         let (before, after) = (out.score.primary(), rerun.score.primary());
         let confirmed = dominance::confirmed(before, after, s);
         let evidence = BTreeMap::from([

@@ -51,13 +51,33 @@ pub fn train_target(
     let mut scores = BTreeMap::new();
     scores.insert(
         "gbdt".to_string(),
-        evaluate(inp, t, feats, plan, Family::Gbdt, false, false, inp.cfg.seed).score,
+        evaluate(
+            inp,
+            t,
+            feats,
+            plan,
+            Family::Gbdt,
+            false,
+            false,
+            inp.cfg.seed,
+        )
+        .score,
     );
     let lin = inp.cfg.models.linear.enabled;
     if lin {
         scores.insert(
             linear_name(target.kind).to_string(),
-            evaluate(inp, t, feats, plan, Family::Linear, false, false, inp.cfg.seed).score,
+            evaluate(
+                inp,
+                t,
+                feats,
+                plan,
+                Family::Linear,
+                false,
+                false,
+                inp.cfg.seed,
+            )
+            .score,
         );
     }
     if let Some(dir) = models_dir {

@@ -611,9 +611,21 @@ mod tests {
             rows: &valid,
             rounds: 10,
         };
-        let quiet =
-            Gbdt::train_until(&bm, &feats, &train, &noise, &p, Objective::L2, 3, Some(stop));
-        assert!(quiet.trees.len() < 30, "noise kept {} trees", quiet.trees.len());
+        let quiet = Gbdt::train_until(
+            &bm,
+            &feats,
+            &train,
+            &noise,
+            &p,
+            Objective::L2,
+            3,
+            Some(stop),
+        );
+        assert!(
+            quiet.trees.len() < 30,
+            "noise kept {} trees",
+            quiet.trees.len()
+        );
         // Signal: many more trees are worth keeping, and they are the first trees of the
         // same fit without early stopping (same seed, same rows).
         for (labels, obj) in [(&y, Objective::L2), (&yb, Objective::Logloss)] {
@@ -638,8 +650,16 @@ mod tests {
             assert!(loss(&early) < loss(&shorter));
         }
         // Deterministic.
-        let again =
-            Gbdt::train_until(&bm, &feats, &train, &noise, &p, Objective::L2, 3, Some(stop));
+        let again = Gbdt::train_until(
+            &bm,
+            &feats,
+            &train,
+            &noise,
+            &p,
+            Objective::L2,
+            3,
+            Some(stop),
+        );
         assert_eq!(again, quiet);
     }
 

@@ -479,6 +479,25 @@ pub async fn add_event(
     .await
 }
 
+/// Records several events of one kind in one statement, in order.
+pub async fn add_events(
+    conn: &mut PgConnection,
+    job_id: Uuid,
+    kind: EventKind,
+    data: &[serde_json::Value],
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO job_events (job_id, kind, data)
+         SELECT $1, $2, d FROM unnest($3::jsonb[]) WITH ORDINALITY AS t(d, n) ORDER BY n",
+        job_id,
+        kind as _,
+        data
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Events after `after`, oldest first, at most `limit`.
 pub async fn events_after(
     conn: &mut PgConnection,

@@ -30,6 +30,8 @@ const CANCEL: &str = "fox_jobs_cancel";
 
 /// Log lines kept per job (the rest are counted, not stored).
 const MAX_LOG_LINES: usize = 2000;
+/// How long a log line may wait to be written with the lines after it.
+const LOG_BATCH: Duration = Duration::from_millis(200);
 
 /// What every slot shares.
 #[derive(Clone)]
@@ -373,7 +375,15 @@ async fn supervise(
             Duration::from_secs(ctx.settings.worker.kill_grace_secs),
         )
         .await;
-        logs.abort();
+        // The child is gone, so its stderr ends: the last lines are written, then the task
+        // ends (a grandchild holding the pipe open cannot keep us here).
+        let abort = logs.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(2), logs)
+            .await
+            .is_err()
+        {
+            abort.abort();
+        }
         return outcome;
     }
     let status = child.wait().await;
@@ -510,17 +520,51 @@ async fn keep_logs(
     job: Uuid,
     mut lines: tokio::io::Lines<BufReader<tokio::process::ChildStderr>>,
 ) {
+    // Lines are written in batches (one statement for what arrived within LOG_BATCH), not
+    // one statement each: a job's log costs the database a few round trips, not hundreds.
     let mut kept = 0usize;
-    while let Ok(Some(line)) = lines.next_line().await {
-        if kept >= MAX_LOG_LINES {
-            continue;
+    let mut batch: Vec<Value> = Vec::new();
+    let mut due: Option<tokio::time::Instant> = None;
+    loop {
+        let next = match due {
+            Some(at) => tokio::select! {
+                line = lines.next_line() => Some(line),
+                _ = tokio::time::sleep_until(at) => None,
+            },
+            None => Some(lines.next_line().await),
+        };
+        match next {
+            Some(Ok(Some(line))) => {
+                if kept < MAX_LOG_LINES {
+                    kept += 1;
+                    let line: String = line.chars().take(2000).collect();
+                    batch.push(json!({"line": line}));
+                    due.get_or_insert_with(|| tokio::time::Instant::now() + LOG_BATCH);
+                }
+                if batch.len() < 200 {
+                    continue;
+                }
+            }
+            // The time is up: write what came.
+            None => {}
+            // The child closed stderr (or it failed): write the rest and stop.
+            Some(_) => {
+                write_logs(&db, job, &batch).await;
+                return;
+            }
         }
-        kept += 1;
-        let line: String = line.chars().take(2000).collect();
-        if let Ok(mut conn) = db.acquire().await {
-            let _ =
-                db::jobs::add_event(&mut conn, job, EventKind::Log, &json!({"line": line})).await;
-        }
+        write_logs(&db, job, &batch).await;
+        batch.clear();
+        due = None;
+    }
+}
+
+async fn write_logs(db: &PgPool, job: Uuid, batch: &[Value]) {
+    if batch.is_empty() {
+        return;
+    }
+    if let Ok(mut conn) = db.acquire().await {
+        let _ = db::jobs::add_events(&mut conn, job, EventKind::Log, batch).await;
     }
 }
 

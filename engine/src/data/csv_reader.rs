@@ -171,6 +171,19 @@ impl RawTable {
 
     /// Sorts rows by (timestamp, entity) and rejects duplicate pairs, naming both rows.
     pub(super) fn into_sorted_panel(self, path: &Path) -> Result<Panel> {
+        // Rows and entities are addressed with 32-bit indices.
+        if self.ts.len() > u32::MAX as usize {
+            return Err(EngineError::data(
+                path,
+                None,
+                None,
+                format!(
+                    "{} rows: at most {} rows per file are supported",
+                    self.ts.len(),
+                    u32::MAX
+                ),
+            ));
+        }
         // Entity ids in name order.
         let mut by_name: Vec<u32> = (0..self.entity_names.len() as u32).collect();
         by_name.sort_by(|&a, &b| self.entity_names[a as usize].cmp(&self.entity_names[b as usize]));

@@ -13,9 +13,18 @@ use crate::data::{TargetKind, groups_of};
 
 /// Average ranks (1-based), ties sharing their mean rank.
 pub fn rank_average(v: &[f64]) -> Vec<f64> {
-    let mut idx: Vec<usize> = (0..v.len()).collect();
+    let mut ranks = Vec::new();
+    rank_average_into(v, &mut Vec::new(), &mut ranks);
+    ranks
+}
+
+/// [`rank_average`] into `ranks`, with `idx` as scratch space (no allocation once warm).
+pub fn rank_average_into(v: &[f64], idx: &mut Vec<usize>, ranks: &mut Vec<f64>) {
+    idx.clear();
+    idx.extend(0..v.len());
     idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]).then(a.cmp(&b)));
-    let mut ranks = vec![0.0; v.len()];
+    ranks.clear();
+    ranks.resize(v.len(), 0.0);
     let mut i = 0;
     while i < idx.len() {
         let mut j = i;
@@ -28,7 +37,6 @@ pub fn rank_average(v: &[f64]) -> Vec<f64> {
         }
         i = j + 1;
     }
-    ranks
 }
 
 /// Pearson correlation; `None` when either side is constant or fewer than 3 points.

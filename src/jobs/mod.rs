@@ -316,6 +316,18 @@ pub async fn submit(
     Ok(Submitted::Created(job))
 }
 
+/// A `state` filter of a job list: none when absent or empty, else one of the JobState values.
+pub fn state_filter(raw: Option<&str>) -> Result<Option<JobState>, ApiError> {
+    match raw {
+        None | Some("") => Ok(None),
+        Some(s) => s.parse::<JobState>().map(Some).map_err(|_| {
+            ApiError::invalid(format!(
+                "state must be one of queued, running, succeeded, failed, cancelled; got {s:?}"
+            ))
+        }),
+    }
+}
+
 /// The run's summary of a job, or a 409 saying why there is none yet.
 pub fn summary_of(job: Job) -> Result<Value, ApiError> {
     job.summary.ok_or_else(|| {

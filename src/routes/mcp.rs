@@ -377,14 +377,7 @@ impl FoxMcp {
     }
 
     async fn jobs(&self, user: &ApiUser, args: &ListJobsArgs) -> Result<Value, ApiError> {
-        let filter = match args.state.as_deref() {
-            None | Some("") => None,
-            Some(s) => Some(s.parse::<crate::domain::JobState>().map_err(|_| {
-                ApiError::invalid(format!(
-                    "state must be one of queued, running, succeeded, failed, cancelled; got {s:?}"
-                ))
-            })?),
-        };
+        let filter = jobs::state_filter(args.state.as_deref())?;
         let limit = args.limit.unwrap_or(20);
         if !(1..=100).contains(&limit) {
             return Err(ApiError::invalid("limit must be between 1 and 100."));

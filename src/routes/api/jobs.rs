@@ -95,14 +95,7 @@ pub async fn list_jobs(
     user: ApiUser,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<JobList>, ApiError> {
-    let filter = match q.state.as_deref() {
-        None | Some("") => None,
-        Some(s) => Some(s.parse::<JobState>().map_err(|_| {
-            ApiError::invalid(format!(
-                "state must be one of queued, running, succeeded, failed, cancelled; got {s:?}"
-            ))
-        })?),
-    };
+    let filter = jobs::state_filter(q.state.as_deref())?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(ApiError::invalid("limit must be between 1 and 200."));
